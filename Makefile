@@ -1,0 +1,51 @@
+# mtls.nginx: `make demo` shows it working, `make test` proves it. See README.md.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONPATH := $(CURDIR)/.collections
+COLLECTION_LINK := .collections/ansible_collections/mtls/nginx
+DEMO_CONTAINER := mtls-nginx-demo
+IMAGE := mtls-nginx-target:bookworm
+
+.PHONY: venv link lint unit molecule test demo demo-down clean
+
+venv: $(VENV)/.installed link
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+# The work tree is the collection: expose it where Ansible looks for mtls.nginx.
+link:
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@ln -sfn ../../.. $(COLLECTION_LINK)
+
+lint: venv
+	yamllint --strict .
+	ansible-lint
+
+unit: venv
+	pytest -q tests/unit
+
+image:
+	scripts/docker-engine.sh
+	scripts/build-image.sh
+
+molecule: venv image
+	molecule test --all
+
+test: lint unit molecule
+
+demo: venv image
+	scripts/demo.sh up
+
+demo-down:
+	scripts/demo.sh down
+
+clean: demo-down
+	rm -rf $(VENV) .collections examples/pki

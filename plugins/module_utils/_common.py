@@ -1,0 +1,14 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""Names shared by the modules and their logic; no third-party imports, so argument specs load anywhere."""
+from __future__ import annotations
+
+KEY_TYPES = ("ec", "rsa", "ed25519")
+ENCRYPTIONS = ("modern", "compatible")
+
+OWNERSHIP_ARGS = {"owner": {"type": "str"}, "group": {"type": "str"}}
+KEY_ARGS = {"key_type": {"type": "str", "default": "ec", "choices": list(KEY_TYPES)}, "key_size": {"type": "int"}}
+CERTIFICATE_ARGS = {"mode": {"type": "str", "default": "0644"}, "force": {"type": "bool", "default": False}}
+
+
+class MtlsError(Exception):
+    """An input or a file cannot be used; the message names the field and the fix."""

@@ -1,0 +1,131 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""File handling shared by the modules: atomic writes and attribute checks, no Ansible needed."""
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+import tempfile
+
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+
+
+class FileError(MtlsError):
+    """A file cannot be read or written; the message names the file and the fix."""
+
+
+def read_bytes(path):
+    """Return the file's content, or None when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {exc.strerror}; check its permissions") from exc
+
+
+def check_writable_dir(path, option):
+    """Fail early, naming the option, when the file's directory cannot take a new file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileError(f"{option}: directory {directory} does not exist; create it first")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise FileError(f"{option}: directory {directory} is not writable by this user")
+
+
+def resolve_owner(owner, group):
+    """Map user and group names (or numeric ids) to ids; None keeps the current one."""
+    uid = gid = None
+    try:
+        if owner is not None:
+            uid = int(owner) if str(owner).isdigit() else pwd.getpwnam(owner).pw_uid
+        if group is not None:
+            gid = int(group) if str(group).isdigit() else grp.getgrnam(group).gr_gid
+    except KeyError as exc:
+        raise FileError(f"owner/group: no such user or group {exc.args[0]!r}") from None
+    return uid, gid
+
+
+def attributes_differ(path, mode, uid=None, gid=None):
+    """True when an existing file's mode, owner or group differs from the wanted ones."""
+    info = os.stat(path)
+    return (
+        stat.S_IMODE(info.st_mode) != mode
+        or (uid is not None and info.st_uid != uid)
+        or (gid is not None and info.st_gid != gid)
+    )
+
+
+def set_attributes(path, mode, uid=None, gid=None):
+    os.chmod(path, mode)
+    if uid is not None or gid is not None:
+        os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+
+
+def write_atomic(path, data, mode, uid=None, gid=None):
+    """Write data so that readers see the old file or the new one, never a partial one.
+
+    The temporary file lives in the target's directory (same filesystem, so the rename is
+    atomic), gets its mode and owner before it has any content, and is fsynced before the
+    rename; the directory is fsynced after it so the rename itself survives a crash.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        if uid is not None or gid is not None:
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def remove(path):
+    """Remove a file; True when there was one."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def apply(writes, managed, owner=None, group=None, check_mode=False):
+    """Carry out planned writes and fix the attributes of the files kept; True when anything changed.
+
+    writes: (path, data, mode) triples; managed: {path: mode} for every file the module owns.
+    Every target directory is checked before the first write, so bad input changes no file.
+    """
+    uid, gid = resolve_owner(owner, group)
+    written = {path for path, _, _ in writes}
+    for path, _, _ in writes:
+        check_writable_dir(path, path)
+    fixes = [(path, mode) for path, mode in managed.items()
+             if path not in written and os.path.exists(path) and attributes_differ(path, mode, uid, gid)]
+    if not check_mode:
+        for path, data, mode in writes:
+            write_atomic(path, data, mode, uid, gid)
+        for path, mode in fixes:
+            set_attributes(path, mode, uid, gid)
+    return bool(writes or fixes)
+
+
+def remove_all(paths, check_mode=False):
+    """Remove the files that exist; returns the ones that did."""
+    present = [path for path in paths if os.path.lexists(path)]
+    if not check_mode:
+        for path in present:
+            remove(path)
+    return present

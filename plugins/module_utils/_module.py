@@ -1,0 +1,39 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""The glue every mtls.nginx module shares: run the body, apply a plan, report."""
+from __future__ import annotations
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _files
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+
+
+def run(module, import_error, body):
+    """Call body() -> result dict; turn our errors into a failure that names the field."""
+    if import_error is not None:
+        from ansible.module_utils.basic import missing_required_lib
+
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(import_error))
+    try:
+        result = body()
+    except MtlsError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+def apply_plan(module, plan, managed):
+    """Write what the plan says; the result every module returns about it."""
+    p = module.params
+    changed = _files.apply(plan.writes, managed, p["owner"], p["group"], module.check_mode)
+    result = {"changed": changed, **(plan.after or {})}
+    if plan.reason:
+        result["reissue_reason"] = plan.reason
+    if module._diff:
+        result["diff"] = plan.diff()
+    return result
+
+
+def remove_files(module, paths):
+    removed = _files.remove_all(paths, module.check_mode)
+    result = {"changed": bool(removed)}
+    if module._diff:
+        result["diff"] = {"before": "".join(f"{path}: present\n" for path in removed), "after": ""}
+    return result

@@ -1,0 +1,286 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""What each module must write, decided from the bytes on disk and the options: no I/O here.
+
+A plan function takes the module's parameters and the current file contents (None for a
+missing file) and returns a Plan; the module reads the files, calls it and applies the writes.
+In check mode nothing new is generated: the plan carries the reason but no new material.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _pkcs12
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
+    PkiError,
+    build_name,
+    ca_renewal_reason,
+    client_reissue_reason,
+    describe,
+    dump_certificate,
+    dump_private_key,
+    email_errors,
+    generate_key,
+    issue_ca_certificate,
+    issue_client_certificate,
+    issue_server_certificate,
+    key_errors,
+    key_spec_mismatch,
+    load_certificate,
+    load_private_key,
+    name_attribute,
+    public_key_der,
+    server_reissue_reason,
+    subject_errors,
+    utcnow,
+    validity_errors,
+)
+
+KEY_MODE = 0o600
+BUNDLE_MODE = 0o600
+DEFAULT_CERT_MODE = "0644"
+
+
+def cert_mode(p):
+    """The certificate file's mode from the module's mode option (an octal string)."""
+    mode = p.get("mode") or DEFAULT_CERT_MODE
+    try:
+        value = int(str(mode), 8)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 0o777:
+        raise PkiError(f"mode must be an octal string such as \"0644\", got {mode!r}")
+    return value
+
+
+@dataclasses.dataclass
+class Plan:
+    writes: list = dataclasses.field(default_factory=list)  # (path, data, mode)
+    reason: str | None = None  # why the certificate (or bundle) is (re)issued
+    before: dict | None = None  # what the existing certificate or bundle was
+    after: dict | None = None  # what it is after the run (None in check mode when it changes)
+
+    def diff(self):
+        return {"before": _diff_text(self.before), "after": _diff_text(self.after, self.reason)}
+
+
+def _diff_text(info, reason=None):
+    if not info:
+        return "" if reason is None else f"(will be issued: {reason})\n"
+    lines = [f"{k}: {info[k]}" for k in ("subject", "serial_number", "not_after", "friendly_name", "encryption") if k in info]
+    if reason:
+        lines.append(f"reason: {reason}")
+    return "\n".join(lines) + "\n"
+
+
+def _fail_on(errors):
+    if errors:
+        raise PkiError("; ".join(errors))
+
+
+def _existing_key(data, path, key_type, key_size, what):
+    key, _ = load_private_key(data, None, path, "private_key_path")
+    mismatch = key_spec_mismatch(key, key_type, key_size)
+    if mismatch:
+        raise PkiError(f"private_key_path: {path}: {mismatch}; set force: true to replace the key"
+                       f" (the {what} certificate is reissued with it)")
+    return key
+
+
+def _existing_certificate(data, path):
+    """The certificate in data, or None when it is unreadable (it is public: it is reissued)."""
+    try:
+        return load_certificate(data, path)
+    except PkiError:
+        return None
+
+
+# ---------------------------------------------------------------------------- ca_root
+
+def plan_ca(p, key_data, cert_data, check_mode=False, now=None):
+    now = now or utcnow()
+    _fail_on(subject_errors(p["common_name"], p["organization"], p["country"])
+             + key_errors(p["key_type"], p["key_size"])
+             + validity_errors(p["valid_days"], p["renew_before_days"]))
+    key_path, cert_path, passphrase = p["private_key_path"], p["certificate_path"], p["passphrase"]
+    subject = build_name(p["common_name"], p["organization"], p["country"])
+    plan = Plan()
+
+    if p["force"] or (key_data is None and cert_data is None):
+        plan.reason = "forced" if p["force"] else "missing"
+        if cert_data is not None:
+            plan.before = _describe_or_none(cert_data, cert_path)
+        key = None if check_mode else generate_key(p["key_type"], p["key_size"])
+        if key is not None:
+            plan.writes.append((key_path, dump_private_key(key, passphrase), KEY_MODE))
+    elif key_data is None:
+        raise PkiError(
+            f"private_key_path: the CA certificate {cert_path} exists but its key {key_path} does not;"
+            " restore the key from your backup, or set force: true to create a new CA"
+            " (every client certificate must then be reissued)")
+    else:
+        key, encrypted = load_private_key(key_data, passphrase, key_path)
+        mismatch = key_spec_mismatch(key, p["key_type"], p["key_size"])
+        if mismatch:
+            raise PkiError(f"private_key_path: {key_path}: {mismatch}; a CA key is never replaced on its own:"
+                           " set key_type/key_size to match it, or force: true to create a new CA")
+        if encrypted != bool(passphrase):
+            plan.writes.append((key_path, dump_private_key(key, passphrase), KEY_MODE))
+        if cert_data is None:
+            plan.reason = "missing"
+        else:
+            cert = _ca_certificate(cert_data, cert_path, key_path, key, subject)
+            plan.before = describe(cert)
+            plan.reason = ca_renewal_reason(cert, key, p["valid_days"], p["renew_before_days"], now)
+            if plan.reason is None:
+                plan.after = plan.before
+    if plan.reason and key is not None:
+        cert = issue_ca_certificate(key, subject, p["valid_days"], now)
+        plan.writes.append((cert_path, dump_certificate(cert), cert_mode(p)))
+        plan.after = describe(cert)
+    return plan
+
+
+def _ca_certificate(cert_data, cert_path, key_path, key, subject):
+    try:
+        cert = load_certificate(cert_data, cert_path)
+    except PkiError as exc:
+        raise PkiError(f"certificate_path: {exc}; a CA certificate is never replaced on its own:"
+                       " restore it, or remove it to re-sign one with the existing key") from None
+    if public_key_der(cert) != public_key_der(key):
+        raise PkiError(f"certificate_path: {cert_path} does not belong to the key {key_path};"
+                       " restore the matching pair, or set force: true to create a new CA")
+    if cert.subject != subject:
+        raise PkiError(
+            f"common_name/organization/country: the CA at {cert_path} is {cert.subject.rfc4514_string()!r}"
+            f" but {subject.rfc4514_string()!r} was asked; renaming a CA breaks every certificate it issued:"
+            " put the old values back, or set force: true to create a new CA")
+    return cert
+
+
+def _describe_or_none(cert_data, cert_path):
+    cert = _existing_certificate(cert_data, cert_path)
+    return describe(cert) if cert else None
+
+
+# ---------------------------------------------------------------------------- client_cert
+
+def load_ca(ca_cert_data, ca_key_data, p):
+    """The CA certificate and key a client certificate is signed with."""
+    if ca_cert_data is None:
+        raise PkiError(f"ca_certificate_path: no CA certificate at {p['ca_certificate_path']};"
+                       " create it with mtls.nginx.ca_root first")
+    if ca_key_data is None:
+        raise PkiError(f"ca_private_key_path: no CA key at {p['ca_private_key_path']}")
+    ca_cert = load_certificate(ca_cert_data, p["ca_certificate_path"])
+    ca_key, _ = load_private_key(ca_key_data, p["ca_passphrase"], p["ca_private_key_path"], "ca_passphrase")
+    if public_key_der(ca_key) != public_key_der(ca_cert):
+        raise PkiError(f"ca_private_key_path: {p['ca_private_key_path']} is not the key of the CA certificate"
+                       f" {p['ca_certificate_path']}; point both options at the same CA")
+    return ca_cert, ca_key
+
+
+def plan_client(p, ca_cert_data, ca_key_data, key_data, cert_data, check_mode=False, now=None):
+    now = now or utcnow()
+    _fail_on(subject_errors(p["common_name"], p["organization"], p["country"])
+             + key_errors(p["key_type"], p["key_size"])
+             + validity_errors(p["valid_days"], p["renew_before_days"])
+             + email_errors(p["email"]))
+    ca_cert, ca_key = load_ca(ca_cert_data, ca_key_data, p)
+    subject = build_name(
+        p["common_name"],
+        p["organization"] or name_attribute(ca_cert.subject, NameOID.ORGANIZATION_NAME),
+        p["country"] or name_attribute(ca_cert.subject, NameOID.COUNTRY_NAME),
+    )
+    return _plan_leaf(p, key_data, cert_data, check_mode, "client",
+                      reissue=lambda cert, key: client_reissue_reason(
+                          cert, key.public_key(), ca_cert, subject, p["email"],
+                          p["valid_days"], p["renew_before_days"], now),
+                      issue=lambda key: issue_client_certificate(
+                          ca_cert, ca_key, key.public_key(), subject, p["valid_days"], p["email"], now))
+
+
+def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue):
+    """Key + certificate of a leaf: the key is kept when it is sound, the certificate reissued when needed."""
+    key_path, cert_path = p["private_key_path"], p["certificate_path"]
+    plan = Plan()
+    if cert_data is not None:
+        plan.before = _describe_or_none(cert_data, cert_path)
+    if p["force"] or key_data is None:
+        plan.reason = "forced" if p["force"] else "missing"
+        key = None if check_mode else generate_key(p["key_type"], p["key_size"])
+        if key is not None:
+            plan.writes.append((key_path, dump_private_key(key), KEY_MODE))
+    else:
+        key = _existing_key(key_data, key_path, p["key_type"], p["key_size"], what)
+        cert = None if cert_data is None else _existing_certificate(cert_data, cert_path)
+        if cert_data is None:
+            plan.reason = "missing"
+        elif cert is None:
+            plan.reason = "unreadable"
+        else:
+            plan.reason = reissue(cert, key)
+        if plan.reason is None:
+            plan.after = plan.before
+        elif check_mode:
+            key = None
+    if plan.reason and key is not None:
+        cert = issue(key)
+        plan.writes.append((cert_path, dump_certificate(cert), cert_mode(p)))
+        plan.after = describe(cert)
+    return plan
+
+
+# ---------------------------------------------------------------------------- server_cert
+
+def plan_server(p, key_data, cert_data, check_mode=False, now=None):
+    now = now or utcnow()
+    _fail_on(subject_errors(p["common_name"]) + key_errors(p["key_type"], p["key_size"])
+             + validity_errors(p["valid_days"], p["renew_before_days"]))
+    subject = build_name(p["common_name"])
+    dns_names, ip_addresses = p["dns_names"] or [p["common_name"]], p["ip_addresses"] or []
+    return _plan_leaf(p, key_data, cert_data, check_mode, "server",
+                      reissue=lambda cert, key: server_reissue_reason(
+                          cert, key, subject, dns_names, ip_addresses, p["valid_days"], p["renew_before_days"], now),
+                      issue=lambda key: issue_server_certificate(key, subject, dns_names, ip_addresses, p["valid_days"], now))
+
+
+# ---------------------------------------------------------------------------- pkcs12_bundle
+
+def plan_bundle(p, cert_data, key_data, ca_data, bundle_data, check_mode=False):
+    if not p["passphrase"]:
+        raise PkiError("passphrase must not be empty: it protects the private key inside the bundle")
+    if p["encryption"] not in _pkcs12.ENCRYPTIONS:
+        raise PkiError(f"encryption must be one of {', '.join(_pkcs12.ENCRYPTIONS)}, got {p['encryption']!r}")
+    for option, data in (("certificate_path", cert_data), ("private_key_path", key_data), ("ca_certificate_path", ca_data)):
+        if data is None:
+            raise PkiError(f"{option}: {p[option]} does not exist; issue it with mtls.nginx.client_cert first")
+    cert = load_certificate(cert_data, p["certificate_path"])
+    key, _ = load_private_key(key_data, None, p["private_key_path"], "private_key_path")
+    if public_key_der(key) != public_key_der(cert):
+        raise PkiError(f"private_key_path: {p['private_key_path']} is not the key of {p['certificate_path']};"
+                       " reissue the certificate with mtls.nginx.client_cert")
+    ca_certs = [load_certificate(ca_data, p["ca_certificate_path"])]
+    friendly_name = p["friendly_name"] or name_attribute(cert.subject, NameOID.COMMON_NAME) or ""
+    wanted = {"subject": cert.subject.rfc4514_string(), "friendly_name": friendly_name, "encryption": p["encryption"]}
+    plan = Plan()
+    if bundle_data is None:
+        plan.reason = "missing"
+    else:
+        plan.before = {"encryption": _profile_or_unknown(bundle_data)}
+        plan.reason = _pkcs12.mismatch(bundle_data, p["passphrase"], key, cert, ca_certs, friendly_name, p["encryption"])
+    if plan.reason is None:
+        plan.before = plan.after = wanted
+    elif not check_mode:
+        data = _pkcs12.build(key, cert, ca_certs, friendly_name, p["passphrase"], p["encryption"])
+        plan.writes.append((p["path"], data, BUNDLE_MODE))
+        plan.after = wanted
+    return plan
+
+
+def _profile_or_unknown(bundle_data):
+    try:
+        return _pkcs12.encryption_profile(bundle_data)
+    except _pkcs12.BundleError:
+        return "unreadable"

@@ -1,0 +1,375 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""Keys, names and certificates of the mtls.nginx PKI: pure functions over cryptography objects.
+
+Everything a module decides ("is this key what was asked?", "must this certificate be
+reissued, and why?") is here, so that it can be tested without Ansible.
+"""
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import re
+import secrets
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ansible_collections.mtls.nginx.plugins.module_utils._common import KEY_TYPES, MtlsError
+
+DEFAULT_RSA_KEY_SIZE = 3072
+MIN_RSA_KEY_SIZE = 2048
+MAX_RSA_KEY_SIZE = 8192
+# New certificates start a little in the past so that a host whose clock lags the control
+# node's does not see them as "not yet valid".
+BACKDATE = datetime.timedelta(minutes=5)
+NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+class PkiError(MtlsError):
+    """The request or the files on disk cannot be used; the message names the field and the fix."""
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+# ---------------------------------------------------------------------------- validation
+
+def subject_errors(common_name, organization=None, country=None):
+    """Problems with the subject options, each naming its option."""
+    errors = []
+    if not common_name or not common_name.strip():
+        errors.append("common_name must not be empty")
+    elif len(common_name) > 64:
+        errors.append(f"common_name is {len(common_name)} characters; X.509 allows at most 64")
+    if organization is not None and not 0 < len(organization) <= 64:
+        errors.append("organization must be 1 to 64 characters")
+    if country is not None and not COUNTRY_RE.match(country):
+        errors.append(f"country must be a two-letter ISO 3166 code such as NL, got {country!r}")
+    return errors
+
+
+def key_errors(key_type, key_size):
+    if key_type not in KEY_TYPES:
+        return [f"key_type must be one of {', '.join(KEY_TYPES)}, got {key_type!r}"]
+    if key_type == "rsa" and key_size is not None and not MIN_RSA_KEY_SIZE <= key_size <= MAX_RSA_KEY_SIZE:
+        return [f"key_size must be {MIN_RSA_KEY_SIZE} to {MAX_RSA_KEY_SIZE} for rsa keys, got {key_size}"]
+    if key_type != "rsa" and key_size is not None:
+        return [f"key_size applies to rsa keys only; remove it for key_type {key_type}"]
+    return []
+
+
+def validity_errors(valid_days, renew_before_days):
+    errors = []
+    if valid_days < 1:
+        errors.append(f"valid_days must be at least 1, got {valid_days}")
+    if renew_before_days < 0:
+        errors.append(f"renew_before_days must not be negative, got {renew_before_days}")
+    elif valid_days >= 1 and renew_before_days >= valid_days:
+        errors.append(
+            f"renew_before_days ({renew_before_days}) must be smaller than valid_days ({valid_days}),"
+            " or every run would reissue"
+        )
+    return errors
+
+
+def email_errors(email):
+    if email is not None and not EMAIL_RE.match(email):
+        return [f"email must look like user@example.org, got {email!r}"]
+    return []
+
+
+# ---------------------------------------------------------------------------- keys
+
+def generate_key(key_type, key_size=None):
+    if key_type == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=key_size or DEFAULT_RSA_KEY_SIZE)
+    if key_type == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise PkiError(f"key_type must be one of {', '.join(KEY_TYPES)}, got {key_type!r}")
+
+
+def key_spec(key):
+    """(type, size) of a private or public key; size is None where it is fixed by the type."""
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        return "ec", key.curve.name
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        return "rsa", key.key_size
+    if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+        return "ed25519", None
+    return type(key).__name__, None
+
+
+def key_spec_mismatch(key, key_type, key_size=None):
+    """None when the key is what was asked, else a description of the difference."""
+    wanted = {"ec": ("ec", "secp256r1"), "rsa": ("rsa", key_size or DEFAULT_RSA_KEY_SIZE),
+              "ed25519": ("ed25519", None)}[key_type]
+    have = key_spec(key)
+    if have == wanted:
+        return None
+    return f"it is a {describe_spec(have)} key but key_type={key_type} asks for a {describe_spec(wanted)} key"
+
+
+def describe_spec(spec):
+    kind, size = spec
+    return kind if size is None else f"{kind} {size}"
+
+
+def load_private_key(data, passphrase, path, passphrase_option="passphrase"):
+    """Load a PEM key. Returns (key, encrypted). Raises PkiError naming the file and the fix."""
+    password = passphrase.encode() if passphrase else None
+    try:
+        key = serialization.load_pem_private_key(data, password=password)
+        return key, password is not None
+    except TypeError as exc:
+        if password is None:
+            raise PkiError(f"{path} is encrypted; set {passphrase_option} to the passphrase that protects it") from exc
+        # Given a passphrase for a key that has none: load it plainly, the caller re-encrypts.
+        try:
+            return serialization.load_pem_private_key(data, password=None), False
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            pass
+    except ValueError as exc:
+        if password is not None and b"ENCRYPTED" in data:
+            raise PkiError(f"{passphrase_option} does not open {path}; give the passphrase it was encrypted with") from exc
+    except UnsupportedAlgorithm:
+        pass
+    raise PkiError(f"{path} is not a readable PEM private key")
+
+
+def dump_private_key(key, passphrase=None):
+    encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
+                  else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def public_key_der(key):
+    """The SubjectPublicKeyInfo DER of a private key, public key or certificate."""
+    if isinstance(key, x509.Certificate):
+        key = key.public_key()
+    if hasattr(key, "public_key"):
+        key = key.public_key()
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def signature_hash(signing_key):
+    return None if isinstance(signing_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+
+
+# ---------------------------------------------------------------------------- certificates
+
+def load_certificate(data, path):
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError as exc:
+        raise PkiError(f"{path} is not a readable PEM certificate") from exc
+
+
+def dump_certificate(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def build_name(common_name, organization=None, country=None):
+    attributes = []
+    if country:
+        attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country))
+    if organization:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attributes)
+
+
+def name_attribute(name, oid):
+    values = name.get_attributes_for_oid(oid)
+    return values[0].value if values else None
+
+
+def random_serial():
+    """A positive serial with 126 random bits (RFC 5280 allows up to 20 octets)."""
+    return secrets.randbits(126) | (1 << 126)
+
+
+def not_before(cert):
+    return getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_after(cert):
+    return getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def ca_extensions(public_key):
+    """(extension, critical) pairs of our CA profile."""
+    return [
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                       data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                       encipher_only=False, decipher_only=False), True),
+        (x509.SubjectKeyIdentifier.from_public_key(public_key), False),
+    ]
+
+
+def authority_key_identifier(ca_cert):
+    try:
+        ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    except x509.ExtensionNotFound:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())
+
+
+def client_extensions(public_key, ca_cert, email=None):
+    """(extension, critical) pairs of our client profile."""
+    extensions = [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                       data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                       encipher_only=False, decipher_only=False), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False),
+        (x509.SubjectKeyIdentifier.from_public_key(public_key), False),
+        (authority_key_identifier(ca_cert), False),
+    ]
+    if email:
+        extensions.append((x509.SubjectAlternativeName([x509.RFC822Name(email)]), False))
+    return extensions
+
+
+def server_extensions(public_key, dns_names, ip_addresses):
+    """(extension, critical) pairs of the self-signed demo server profile.
+
+    No keyUsage: OpenSSL only treats a self-signed certificate as its own issuer (so that
+    clients can trust it directly) when keyUsage is absent or includes keyCertSign, and
+    keyCertSign does not belong on a CA:FALSE certificate.
+    """
+    names = [x509.DNSName(n) for n in dns_names] + [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
+    return [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+        (x509.SubjectAlternativeName(names), False),
+        (x509.SubjectKeyIdentifier.from_public_key(public_key), False),
+    ]
+
+
+def _sign(subject, issuer, public_key, signing_key, extensions, valid_days, now):
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(random_serial())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + datetime.timedelta(days=valid_days))
+    )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(signing_key, signature_hash(signing_key))
+
+
+def issue_ca_certificate(key, subject, valid_days, now=None):
+    now = now or utcnow()
+    return _sign(subject, subject, key.public_key(), key, ca_extensions(key.public_key()), valid_days, now)
+
+
+def issue_client_certificate(ca_cert, ca_key, public_key, subject, valid_days, email=None, now=None):
+    now = now or utcnow()
+    return _sign(subject, ca_cert.subject, public_key, ca_key,
+                 client_extensions(public_key, ca_cert, email), valid_days, now)
+
+
+def issue_server_certificate(key, subject, dns_names, ip_addresses, valid_days, now=None):
+    now = now or utcnow()
+    return _sign(subject, subject, key.public_key(), key,
+                 server_extensions(key.public_key(), dns_names, ip_addresses), valid_days, now)
+
+
+def extensions_match(cert, expected):
+    """True when the certificate carries exactly the expected extensions, criticality included."""
+    actual = {ext.oid: ext for ext in cert.extensions}
+    if set(actual) != {ext.oid for ext, _ in expected}:
+        return False
+    return all(actual[ext.oid].value == ext and actual[ext.oid].critical == critical
+               for ext, critical in expected)
+
+
+def lifetime_days(cert):
+    """The validity period asked for when the certificate was issued, in days."""
+    return (not_after(cert) - not_before(cert) - BACKDATE).total_seconds() / 86400
+
+
+def lifecycle_reason(cert, valid_days, renew_before_days, now):
+    """Why a certificate must be renewed on time grounds, or None."""
+    if not_before(cert) > now:
+        return "not yet valid"
+    if not_after(cert) - now <= datetime.timedelta(days=renew_before_days):
+        return "expiring"
+    if abs(lifetime_days(cert) - valid_days) > 0.01:
+        return "validity changed"
+    return None
+
+
+def ca_renewal_reason(cert, key, valid_days, renew_before_days, now=None):
+    """Why the CA certificate must be re-signed (with the same key), or None.
+
+    The caller has checked the key and the subject: those can never be fixed by a re-sign.
+    """
+    now = now or utcnow()
+    if not extensions_match(cert, ca_extensions(key.public_key())):
+        return "profile changed"
+    return lifecycle_reason(cert, valid_days, renew_before_days, now)
+
+
+def client_reissue_reason(cert, public_key, ca_cert, subject, email, valid_days, renew_before_days, now=None):
+    """Why the client certificate must be reissued, or None when it is what was asked."""
+    now = now or utcnow()
+    if public_key_der(cert) != public_key_der(public_key):
+        return "key changed"
+    try:
+        cert.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return "issuer changed"
+    if cert.subject != subject:
+        return "subject changed"
+    if not extensions_match(cert, client_extensions(public_key, ca_cert, email)):
+        return "email changed" if _sans(cert) != ([email] if email else []) else "profile changed"
+    return lifecycle_reason(cert, valid_days, renew_before_days, now)
+
+
+def server_reissue_reason(cert, key, subject, dns_names, ip_addresses, valid_days, renew_before_days, now=None):
+    now = now or utcnow()
+    if public_key_der(cert) != public_key_der(key):
+        return "key changed"
+    if cert.subject != subject:
+        return "subject changed"
+    if not extensions_match(cert, server_extensions(key.public_key(), dns_names, ip_addresses)):
+        return "names changed"
+    return lifecycle_reason(cert, valid_days, renew_before_days, now)
+
+
+def _sans(cert):
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return san.get_values_for_type(x509.RFC822Name)
+
+
+def serial_hex(serial):
+    """Uppercase hex without separators: the form nginx gives in $ssl_client_serial."""
+    return format(serial, "X")
+
+
+def describe(cert):
+    """What the modules return about a certificate (nothing secret)."""
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial_number": serial_hex(cert.serial_number),
+        "fingerprint_sha256": cert.fingerprint(hashes.SHA256()).hex(),
+        "not_before": not_before(cert).isoformat(),
+        "not_after": not_after(cert).isoformat(),
+    }

@@ -1,0 +1,142 @@
+#!/usr/bin/python
+# Copyright: mtls.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ca_root
+short_description: A private root CA for client certificates
+version_added: "0.1.0"
+description:
+  - Creates a private root CA (key and self-signed certificate) on the control node, or checks
+    that an existing one is sound and still what was asked for.
+  - The certificate profile is fixed and safe: critical C(CA:TRUE, pathlen:0), critical
+    keyUsage C(keyCertSign, cRLSign), a subjectKeyIdentifier and a random serial number.
+  - When the certificate would expire within O(renew_before_days), or its profile or validity
+    period is not the requested one, it is re-signed with the B(same key), so every certificate
+    the CA issued stays valid.
+  - A CA key or certificate that is unreadable, does not match, or has another subject is never
+    replaced on its own: that would lock out every user. The module fails and says how to fix it;
+    O(force=true) creates a new CA.
+author: mtls.nginx contributors
+extends_documentation_fragment:
+  - mtls.nginx.common.ownership
+  - mtls.nginx.common.key
+  - mtls.nginx.common.certificate
+  - mtls.nginx.common.attributes
+options:
+  certificate_path:
+    description: Path of the CA certificate (PEM).
+    type: path
+    required: true
+  private_key_path:
+    description: Path of the CA private key (PEM, PKCS#8). Always written with mode V(0600).
+    type: path
+    required: true
+  passphrase:
+    description:
+      - Encrypts the private key at rest (PKCS#8 with the best available encryption).
+      - Setting it on an unencrypted key, or removing it, rewrites the same key.
+    type: str
+  common_name:
+    description: Common name (CN) of the CA.
+    type: str
+    required: true
+  organization:
+    description: Organization (O) of the CA; client certificates inherit it unless they set their own.
+    type: str
+  country:
+    description: Two-letter country code (C) of the CA, such as V(NL).
+    type: str
+  valid_days:
+    default: 3650
+  renew_before_days:
+    default: 90
+"""
+
+EXAMPLES = r"""
+---
+- name: Create the client CA
+  mtls.nginx.ca_root:
+    certificate_path: /srv/pki/ca/ca.crt
+    private_key_path: /srv/pki/ca/ca.key
+    passphrase: "{{ vault_mtls_ca_passphrase }}"
+    common_name: Example Client CA
+    organization: Example Org
+    country: NL
+"""
+
+RETURN = r"""
+subject:
+  description: Subject of the CA certificate (RFC 4514).
+  returned: when the certificate exists after the run
+  type: str
+  sample: CN=Example Client CA,O=Example Org,C=NL
+serial_number:
+  description: Serial number of the CA certificate, uppercase hexadecimal.
+  returned: when the certificate exists after the run
+  type: str
+fingerprint_sha256:
+  description: SHA-256 fingerprint of the CA certificate, lowercase hexadecimal.
+  returned: when the certificate exists after the run
+  type: str
+not_before:
+  description: Start of validity, ISO 8601 in UTC.
+  returned: when the certificate exists after the run
+  type: str
+not_after:
+  description: End of validity, ISO 8601 in UTC.
+  returned: when the certificate exists after the run
+  type: str
+  sample: "2036-11-25T10:00:00+00:00"
+reissue_reason:
+  description: Why the certificate was (or in check mode would be) issued or re-signed.
+  returned: when it was
+  type: str
+  sample: expiring
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _module
+from ansible_collections.mtls.nginx.plugins.module_utils._common import CERTIFICATE_ARGS, KEY_ARGS, OWNERSHIP_ARGS
+
+try:
+    from ansible_collections.mtls.nginx.plugins.module_utils import _plan
+except ImportError as exc:  # cryptography is missing on the host that runs the module
+    IMPORT_ERROR = exc
+else:
+    IMPORT_ERROR = None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "certificate_path": {"type": "path", "required": True},
+            "private_key_path": {"type": "path", "required": True},
+            "passphrase": {"type": "str", "no_log": True},
+            "common_name": {"type": "str", "required": True},
+            "organization": {"type": "str"},
+            "country": {"type": "str"},
+            "valid_days": {"type": "int", "default": 3650},
+            "renew_before_days": {"type": "int", "default": 90},
+            **KEY_ARGS,
+            **CERTIFICATE_ARGS,
+            **OWNERSHIP_ARGS,
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+
+    def ensure():
+        managed = {p["private_key_path"]: _plan.KEY_MODE, p["certificate_path"]: _plan.cert_mode(p)}
+        plan = _plan.plan_ca(p, _files.read_bytes(p["private_key_path"]), _files.read_bytes(p["certificate_path"]),
+                             module.check_mode)
+        return _module.apply_plan(module, plan, managed)
+
+    _module.run(module, IMPORT_ERROR, ensure)
+
+
+if __name__ == "__main__":
+    main()

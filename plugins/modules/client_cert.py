@@ -1,0 +1,181 @@
+#!/usr/bin/python
+# Copyright: mtls.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: client_cert
+short_description: Key and client certificate for one user, signed by the mtls.nginx CA
+version_added: "0.1.0"
+description:
+  - Creates a private key and a client certificate signed by the CA of M(mtls.nginx.ca_root), or
+    checks that the existing ones are still what was asked for.
+  - The certificate is reissued (with the same key) when it is missing or unreadable, when it no
+    longer matches the key, the CA, the subject, the e-mail address or the profile, when its
+    validity period differs from O(valid_days), or when it expires within O(renew_before_days).
+    RV(reissue_reason) says which.
+  - Profile: critical C(CA:FALSE), critical keyUsage C(digitalSignature), extendedKeyUsage
+    C(clientAuth), subject and authority key identifiers, a random serial, SHA-256 signatures
+    (none for an Ed25519 CA).
+  - An existing private key that is unreadable or of another type fails the module; O(force=true)
+    replaces it.
+author: mtls.nginx contributors
+extends_documentation_fragment:
+  - mtls.nginx.common.ownership
+  - mtls.nginx.common.key
+  - mtls.nginx.common.certificate
+  - mtls.nginx.common.attributes
+options:
+  ca_certificate_path:
+    description: Path of the CA certificate.
+    type: path
+    required: true
+  ca_private_key_path:
+    description: Path of the CA private key. It is read, never written.
+    type: path
+    required: true
+  ca_passphrase:
+    description: Passphrase of the CA private key, when it is encrypted.
+    type: str
+  certificate_path:
+    description: Path of the client certificate (PEM).
+    type: path
+    required: true
+  private_key_path:
+    description: Path of the client private key (PEM, PKCS#8, unencrypted, mode V(0600)).
+    type: path
+    required: true
+  common_name:
+    description: Common name (CN) of the client.
+    type: str
+  organization:
+    description: Organization (O); the CA's when unset.
+    type: str
+  country:
+    description: Two-letter country code (C); the CA's when unset.
+    type: str
+  email:
+    description: E-mail address, added as an rfc822Name subject alternative name.
+    type: str
+  valid_days:
+    default: 365
+  renew_before_days:
+    default: 30
+  state:
+    description: V(absent) removes the key and the certificate.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - O(common_name) is required when O(state=present).
+"""
+
+EXAMPLES = r"""
+---
+- name: Issue alice's client certificate
+  mtls.nginx.client_cert:
+    ca_certificate_path: /srv/pki/ca/ca.crt
+    ca_private_key_path: /srv/pki/ca/ca.key
+    ca_passphrase: "{{ vault_mtls_ca_passphrase }}"
+    certificate_path: /srv/pki/clients/alice/alice.crt
+    private_key_path: /srv/pki/clients/alice/alice.key
+    common_name: Alice Example
+    email: alice@example.org
+  register: alice
+
+- name: Say why it was reissued
+  ansible.builtin.debug:
+    msg: "{{ alice.reissue_reason | default('unchanged') }}"
+"""
+
+RETURN = r"""
+subject:
+  description: Subject of the certificate (RFC 4514).
+  returned: when the certificate exists after the run
+  type: str
+  sample: CN=Alice Example,O=Example Org,C=NL
+issuer:
+  description: Issuer of the certificate (RFC 4514).
+  returned: when the certificate exists after the run
+  type: str
+serial_number:
+  description: Serial number, uppercase hexadecimal as nginx shows it in C($ssl_client_serial).
+  returned: when the certificate exists after the run
+  type: str
+fingerprint_sha256:
+  description: SHA-256 fingerprint of the certificate, lowercase hexadecimal.
+  returned: when the certificate exists after the run
+  type: str
+not_before:
+  description: Start of validity, ISO 8601 in UTC.
+  returned: when the certificate exists after the run
+  type: str
+not_after:
+  description: End of validity, ISO 8601 in UTC.
+  returned: when the certificate exists after the run
+  type: str
+reissue_reason:
+  description:
+    - Why the certificate was (or in check mode would be) issued.
+    - One of V(missing), V(forced), V(unreadable), V(key changed), V(issuer changed),
+      V(subject changed), V(email changed), V(profile changed), V(validity changed),
+      V(not yet valid), V(expiring).
+  returned: when it was
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _module
+from ansible_collections.mtls.nginx.plugins.module_utils._common import CERTIFICATE_ARGS, KEY_ARGS, OWNERSHIP_ARGS
+
+try:
+    from ansible_collections.mtls.nginx.plugins.module_utils import _plan
+except ImportError as exc:  # cryptography is missing on the host that runs the module
+    IMPORT_ERROR = exc
+else:
+    IMPORT_ERROR = None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "ca_certificate_path": {"type": "path", "required": True},
+            "ca_private_key_path": {"type": "path", "required": True},
+            "ca_passphrase": {"type": "str", "no_log": True},
+            "certificate_path": {"type": "path", "required": True},
+            "private_key_path": {"type": "path", "required": True},
+            "common_name": {"type": "str"},
+            "organization": {"type": "str"},
+            "country": {"type": "str"},
+            "email": {"type": "str"},
+            "valid_days": {"type": "int", "default": 365},
+            "renew_before_days": {"type": "int", "default": 30},
+            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+            **KEY_ARGS,
+            **CERTIFICATE_ARGS,
+            **OWNERSHIP_ARGS,
+        },
+        required_if=[("state", "present", ["common_name"])],
+        supports_check_mode=True,
+    )
+    p = module.params
+    paths = [p["private_key_path"], p["certificate_path"]]
+
+    def ensure():
+        if p["state"] == "absent":
+            return _module.remove_files(module, paths)
+        managed = {p["private_key_path"]: _plan.KEY_MODE, p["certificate_path"]: _plan.cert_mode(p)}
+        plan = _plan.plan_client(
+            p,
+            *(_files.read_bytes(path) for path in (p["ca_certificate_path"], p["ca_private_key_path"], *paths)),
+            check_mode=module.check_mode,
+        )
+        return _module.apply_plan(module, plan, managed)
+
+    _module.run(module, IMPORT_ERROR, ensure)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+#!/usr/bin/python
+# Copyright: mtls.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: server_cert
+short_description: Self-signed TLS server certificate for a demo or a first rollout
+version_added: "0.1.0"
+description:
+  - Creates a private key and a self-signed server certificate (C(CA:FALSE), extendedKeyUsage
+    C(serverAuth), subject alternative names), or checks that the existing ones are still what was
+    asked for; the certificate is reissued with the same key when they are not.
+  - For production, give the server role a certificate from a public or corporate CA instead.
+  - Clients trust this certificate directly (for example C(curl --cacert server.crt)).
+author: mtls.nginx contributors
+extends_documentation_fragment:
+  - mtls.nginx.common.ownership
+  - mtls.nginx.common.key
+  - mtls.nginx.common.certificate
+  - mtls.nginx.common.attributes
+options:
+  certificate_path:
+    description: Path of the certificate (PEM).
+    type: path
+    required: true
+  private_key_path:
+    description: Path of the private key (PEM, PKCS#8, unencrypted, mode V(0600)).
+    type: path
+    required: true
+  common_name:
+    description: Common name (CN), normally the server name.
+    type: str
+    required: true
+  dns_names:
+    description: DNS subject alternative names; O(common_name) when empty.
+    type: list
+    elements: str
+    default: []
+  ip_addresses:
+    description: IP address subject alternative names.
+    type: list
+    elements: str
+    default: []
+  valid_days:
+    default: 825
+  renew_before_days:
+    default: 30
+"""
+
+EXAMPLES = r"""
+---
+- name: Self-signed certificate for the demo server
+  mtls.nginx.server_cert:
+    certificate_path: /srv/pki/server/localhost.crt
+    private_key_path: /srv/pki/server/localhost.key
+    common_name: localhost
+    dns_names: [localhost]
+    ip_addresses: [127.0.0.1]
+"""
+
+RETURN = r"""
+subject:
+  description: Subject of the certificate (RFC 4514).
+  returned: when the certificate exists after the run
+  type: str
+serial_number:
+  description: Serial number, uppercase hexadecimal.
+  returned: when the certificate exists after the run
+  type: str
+fingerprint_sha256:
+  description: SHA-256 fingerprint of the certificate, lowercase hexadecimal.
+  returned: when the certificate exists after the run
+  type: str
+not_after:
+  description: End of validity, ISO 8601 in UTC.
+  returned: when the certificate exists after the run
+  type: str
+reissue_reason:
+  description: Why the certificate was (or in check mode would be) issued.
+  returned: when it was
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _module
+from ansible_collections.mtls.nginx.plugins.module_utils._common import CERTIFICATE_ARGS, KEY_ARGS, OWNERSHIP_ARGS
+
+try:
+    from ansible_collections.mtls.nginx.plugins.module_utils import _plan
+except ImportError as exc:  # cryptography is missing on the host that runs the module
+    IMPORT_ERROR = exc
+else:
+    IMPORT_ERROR = None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "certificate_path": {"type": "path", "required": True},
+            "private_key_path": {"type": "path", "required": True},
+            "common_name": {"type": "str", "required": True},
+            "dns_names": {"type": "list", "elements": "str", "default": []},
+            "ip_addresses": {"type": "list", "elements": "str", "default": []},
+            "valid_days": {"type": "int", "default": 825},
+            "renew_before_days": {"type": "int", "default": 30},
+            **KEY_ARGS,
+            **CERTIFICATE_ARGS,
+            **OWNERSHIP_ARGS,
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+
+    def ensure():
+        managed = {p["private_key_path"]: _plan.KEY_MODE, p["certificate_path"]: _plan.cert_mode(p)}
+        plan = _plan.plan_server(p, _files.read_bytes(p["private_key_path"]), _files.read_bytes(p["certificate_path"]),
+                                 module.check_mode)
+        return _module.apply_plan(module, plan, managed)
+
+    _module.run(module, IMPORT_ERROR, ensure)
+
+
+if __name__ == "__main__":
+    main()
