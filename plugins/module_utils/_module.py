@@ -22,7 +22,8 @@ def run(module, import_error, body):
 def apply_plan(module, plan, managed):
     """Write what the plan says; the result every module returns about it."""
     p = module.params
-    changed = _files.apply(plan.writes, managed, p["owner"], p["group"], module.check_mode)
+    # In check mode new material is not generated, so the reason alone says a write is due.
+    changed = _files.apply(plan.writes, managed, p["owner"], p["group"], module.check_mode) or plan.reason is not None
     result = {"changed": changed, **(plan.after or {})}
     if plan.reason:
         result["reissue_reason"] = plan.reason

@@ -14,6 +14,7 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.mtls.nginx.plugins.module_utils import _pkcs12
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     PkiError,
+    UnreadableKeyError,
     build_name,
     ca_renewal_reason,
     client_reissue_reason,
@@ -80,7 +81,11 @@ def _fail_on(errors):
 
 
 def _existing_key(data, path, key_type, key_size, what):
-    key, _ = load_private_key(data, None, path, "private_key_path")
+    try:
+        key, _ = load_private_key(data, None, path, "private_key_path")
+    except UnreadableKeyError as exc:
+        raise PkiError(f"private_key_path: {exc}; restore it, or set force: true to replace it"
+                       f" (the {what} certificate is reissued with the new key)") from None
     mismatch = key_spec_mismatch(key, key_type, key_size)
     if mismatch:
         raise PkiError(f"private_key_path: {path}: {mismatch}; set force: true to replace the key"
@@ -120,7 +125,11 @@ def plan_ca(p, key_data, cert_data, check_mode=False, now=None):
             " restore the key from your backup, or set force: true to create a new CA"
             " (every client certificate must then be reissued)")
     else:
-        key, encrypted = load_private_key(key_data, passphrase, key_path)
+        try:
+            key, encrypted = load_private_key(key_data, passphrase, key_path)
+        except UnreadableKeyError as exc:
+            raise PkiError(f"private_key_path: {exc}; a CA key is never replaced on its own: restore it"
+                           " from your backup, or set force: true to create a new CA") from None
         mismatch = key_spec_mismatch(key, p["key_type"], p["key_size"])
         if mismatch:
             raise PkiError(f"private_key_path: {key_path}: {mismatch}; a CA key is never replaced on its own:"

@@ -34,6 +34,10 @@ class PkiError(MtlsError):
     """The request or the files on disk cannot be used; the message names the field and the fix."""
 
 
+class UnreadableKeyError(PkiError):
+    """A key file holds no key we can read (as opposed to a passphrase problem)."""
+
+
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -141,7 +145,7 @@ def load_private_key(data, passphrase, path, passphrase_option="passphrase"):
             raise PkiError(f"{passphrase_option} does not open {path}; give the passphrase it was encrypted with") from exc
     except UnsupportedAlgorithm:
         pass
-    raise PkiError(f"{path} is not a readable PEM private key")
+    raise UnreadableKeyError(f"{path} is not a readable PEM private key")
 
 
 def dump_private_key(key, passphrase=None):

@@ -1,0 +1,92 @@
+import subprocess
+
+import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _pkcs12 as P
+from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
+
+
+@pytest.fixture(scope="module")
+def material():
+    ca_key = X.generate_key("ec")
+    ca = X.issue_ca_certificate(ca_key, X.build_name("Test CA"), 100)
+    key = X.generate_key("ec")
+    cert = X.issue_client_certificate(ca, ca_key, key.public_key(), X.build_name("alice"), 10)
+    return key, cert, ca
+
+
+@pytest.fixture(scope="module", params=P.ENCRYPTIONS)
+def bundle(request, material):
+    key, cert, ca = material
+    return request.param, P.build(key, cert, [ca], "alice", "pw", request.param)
+
+
+def test_profile_is_recognised(bundle):
+    encryption, data = bundle
+    assert P.encryption_profile(data) == encryption
+
+
+def test_round_trip(bundle, material):
+    key, cert, ca = material
+    loaded = pkcs12.load_pkcs12(bundle[1], b"pw")
+    assert loaded.cert.certificate == cert and loaded.cert.friendly_name == b"alice"
+    assert [c.certificate for c in loaded.additional_certs] == [ca]
+    assert X.public_key_der(loaded.key) == X.public_key_der(key)
+
+
+def test_openssl3_opens_without_legacy(bundle, tmp_path):
+    encryption, data = bundle
+    path = tmp_path / "b.p12"
+    path.write_bytes(data)
+    out = subprocess.run(["openssl", "pkcs12", "-in", str(path), "-passin", "pass:pw", "-info", "-nodes"],
+                         capture_output=True, text=True, check=True)
+    info = out.stderr
+    assert "BEGIN PRIVATE KEY" in out.stdout and out.stdout.count("BEGIN CERTIFICATE") == 2
+    if encryption == "modern":
+        assert "MAC: sha256" in info and "AES-256-CBC" in info and "hmacWithSHA256" in info
+    else:
+        assert "MAC: sha1" in info and "pbeWithSHA1And3-KeyTripleDES-CBC" in info
+        assert "RC2" not in info and "AES" not in info
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({}, None),
+    ({"passphrase": "other"}, "passphrase changed or bundle unreadable"),
+    ({"friendly_name": "Alice"}, "friendly name changed"),
+    ({"ca_certs": []}, "CA chain changed"),
+    ({"flip_encryption": True}, "encryption changed"),
+])
+def test_mismatch(bundle, material, change, expected):
+    encryption, data = bundle
+    key, cert, ca = material
+    wanted = {"passphrase": "pw", "key": key, "cert": cert, "ca_certs": [ca], "friendly_name": "alice",
+              "encryption": encryption}
+    change = dict(change)  # the table is shared by both encryption profiles
+    if change.pop("flip_encryption", False):
+        wanted["encryption"] = "compatible" if encryption == "modern" else "modern"
+    wanted.update(change)
+    assert P.mismatch(data, **wanted) == expected
+
+
+def test_mismatch_key_and_certificate(bundle, material):
+    encryption, data = bundle
+    key, cert, ca = material
+    other_key = X.generate_key("ec")
+    assert P.mismatch(data, "pw", other_key, cert, [ca], "alice", encryption) == "key changed"
+    other_cert = X.issue_client_certificate(ca, other_key, key.public_key(), X.build_name("alice"), 10)
+    assert P.mismatch(data, "pw", key, other_cert, [ca], "alice", encryption) == "certificate changed"
+
+
+@pytest.mark.parametrize("data", [b"", b"\x30\x03\x02\x01\x03", b"\x30\x82\xff\xff", b"garbage"])
+def test_encryption_profile_rejects_garbage(data):
+    with pytest.raises(P.BundleError):
+        P.encryption_profile(data)
+
+
+def test_unencrypted_bundle_is_other(material):
+    from cryptography.hazmat.primitives.serialization import NoEncryption
+
+    key, cert, ca = material
+    data = pkcs12.serialize_key_and_certificates(b"alice", key, cert, [ca], NoEncryption())
+    assert P.encryption_profile(data) == "other"

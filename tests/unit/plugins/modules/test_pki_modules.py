@@ -1,0 +1,317 @@
+"""Each module for real: check mode predicts the change, the run makes it, the rerun changes nothing."""
+import os
+import stat
+
+import pytest
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def snapshot(directory):
+    """Content and inode of every file: a run that changes nothing must leave both alone."""
+    out = {}
+    for base, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(base, name)
+            with open(path, "rb") as handle:
+                out[path] = (handle.read(), os.stat(path).st_ino, mode_of(path))
+    return out
+
+
+def converge(run_module, name, args, directory):
+    """check -> run -> rerun -> check again; returns the result of the real run."""
+    before = snapshot(directory)
+    predicted = run_module(name, args, check=True)
+    assert predicted.get("failed") is not True, predicted.get("msg")
+    assert predicted["changed"] is True
+    assert snapshot(directory) == before, "check mode wrote files"
+    made = run_module(name, args)
+    assert made["changed"] is True and "failed" not in made, made.get("msg")
+    after = snapshot(directory)
+    again = run_module(name, args)
+    assert again["changed"] is False, again.get("reissue_reason")
+    assert snapshot(directory) == after, "a run without change touched files"
+    assert run_module(name, args, check=True)["changed"] is False
+    return made
+
+
+@pytest.fixture
+def pki(tmp_path):
+    (tmp_path / "ca").mkdir()
+    (tmp_path / "alice").mkdir()
+    return tmp_path
+
+
+def ca_args(pki, **extra):
+    return {"certificate_path": str(pki / "ca/ca.crt"), "private_key_path": str(pki / "ca/ca.key"),
+            "common_name": "Test CA", **extra}
+
+
+def client_args(pki, ca_extra=None, **extra):
+    ca = ca_args(pki, **(ca_extra or {}))
+    return {"ca_certificate_path": ca["certificate_path"], "ca_private_key_path": ca["private_key_path"],
+            "ca_passphrase": ca.get("passphrase"), "certificate_path": str(pki / "alice/alice.crt"),
+            "private_key_path": str(pki / "alice/alice.key"), "common_name": "alice", **extra}
+
+
+def bundle_args(pki, **extra):
+    return {"path": str(pki / "alice/alice.p12"), "certificate_path": str(pki / "alice/alice.crt"),
+            "private_key_path": str(pki / "alice/alice.key"), "ca_certificate_path": str(pki / "ca/ca.crt"),
+            "passphrase": "bundle-pass", **extra}
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"organization": "Example Org", "country": "NL"},
+    {"key_type": "rsa", "key_size": 2048},
+    {"key_type": "ed25519"},
+    {"passphrase": "ca-secret"},
+    {"valid_days": 30, "renew_before_days": 7},
+    {"mode": "0640"},
+    {"group": "daemon"},
+], ids=repr)
+def test_ca_root_converges(run_module, pki, extra):
+    made = converge(run_module, "ca_root", ca_args(pki, **extra), pki)
+    assert made["reissue_reason"] == "missing" and made["subject"].startswith("CN=Test CA")
+    assert mode_of(pki / "ca/ca.key") == 0o600
+    assert mode_of(pki / "ca/ca.crt") == int(extra.get("mode", "0644"), 8)
+    key_pem = (pki / "ca/ca.key").read_bytes()
+    assert (b"ENCRYPTED" in key_pem) is ("passphrase" in extra)
+    if "passphrase" in extra:
+        assert extra["passphrase"] not in made["_stdout"]
+    assert b"PRIVATE" not in made["_stdout"].encode()
+    if "group" in extra:
+        assert os.stat(pki / "ca/ca.crt").st_gid == os.stat(pki / "ca/ca.key").st_gid != 0
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"email": "alice@example.org"},
+    {"organization": "Team A", "country": "DE"},
+    {"key_type": "rsa", "key_size": 2048},
+    {"key_type": "ed25519"},
+    {"valid_days": 90, "renew_before_days": 10},
+    {"mode": "0600"},
+], ids=repr)
+@pytest.mark.parametrize("ca_extra", [{}, {"passphrase": "ca-secret"}], ids=["plain-ca", "encrypted-ca"])
+def test_client_cert_converges(run_module, pki, extra, ca_extra):
+    assert run_module("ca_root", ca_args(pki, organization="Example Org", country="NL", **ca_extra))["changed"]
+    made = converge(run_module, "client_cert", client_args(pki, ca_extra, **extra), pki)
+    assert made["reissue_reason"] == "missing"
+    cert = X.load_certificate((pki / "alice/alice.crt").read_bytes(), "x")
+    assert cert.subject.rfc4514_string() == made["subject"]
+    assert made["subject"] == "CN=alice,O={},C={}".format(extra.get("organization", "Example Org"), extra.get("country", "NL"))
+    assert made["serial_number"] == format(cert.serial_number, "X")
+    assert mode_of(pki / "alice/alice.key") == 0o600
+    assert "ca-secret" not in made["_stdout"]
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"encryption": "compatible"},
+    {"friendly_name": "Alice's laptop"},
+], ids=repr)
+def test_pkcs12_bundle_converges(run_module, pki, extra):
+    run_module("ca_root", ca_args(pki))
+    run_module("client_cert", client_args(pki))
+    made = converge(run_module, "pkcs12_bundle", bundle_args(pki, **extra), pki)
+    assert made["encryption"] == extra.get("encryption", "modern")
+    assert made["friendly_name"] == extra.get("friendly_name", "alice")
+    assert mode_of(pki / "alice/alice.p12") == 0o600
+    assert "bundle-pass" not in made["_stdout"]
+
+
+def test_server_cert_converges(run_module, pki):
+    args = {"certificate_path": str(pki / "ca/srv.crt"), "private_key_path": str(pki / "ca/srv.key"),
+            "common_name": "localhost", "dns_names": ["localhost"], "ip_addresses": ["127.0.0.1"]}
+    converge(run_module, "server_cert", args, pki)
+    changed = run_module("server_cert", {**args, "dns_names": ["localhost", "www.example.org"]})
+    assert changed["reissue_reason"] == "names changed"
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"email": "alice@example.org"}, "email changed"),
+    ({"common_name": "Alice Example"}, "subject changed"),
+    ({"valid_days": 90}, "validity changed"),
+    ({"force": True}, "forced"),
+])
+def test_client_cert_reissues_with_reason(run_module, pki, change, reason):
+    run_module("ca_root", ca_args(pki))
+    args = client_args(pki)
+    first = run_module("client_cert", args)
+    key_before = (pki / "alice/alice.key").read_bytes()
+    predicted = run_module("client_cert", {**args, **change}, check=True)
+    assert predicted["changed"] and predicted["reissue_reason"] == reason
+    assert reason in predicted["diff"]["after"]
+    made = run_module("client_cert", {**args, **change})
+    assert made["reissue_reason"] == reason and made["serial_number"] != first["serial_number"]
+    assert ((pki / "alice/alice.key").read_bytes() == key_before) is (reason != "forced")
+    assert run_module("client_cert", {**args, **change, "force": False})["changed"] is False
+
+
+def test_client_cert_follows_a_new_ca(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    run_module("client_cert", client_args(pki))
+    run_module("ca_root", ca_args(pki, force=True))
+    assert run_module("client_cert", client_args(pki))["reissue_reason"] == "issuer changed"
+
+
+def test_client_cert_reissues_an_unreadable_certificate(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    run_module("client_cert", client_args(pki))
+    (pki / "alice/alice.crt").write_text("not a certificate")
+    assert run_module("client_cert", client_args(pki))["reissue_reason"] == "unreadable"
+
+
+def test_ca_renews_with_the_same_key_when_expiring(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    run_module("client_cert", client_args(pki))
+    key = X.load_private_key((pki / "ca/ca.key").read_bytes(), None, "k")[0]
+    old = X.issue_ca_certificate(key, X.build_name("Test CA"), 3650, X.utcnow() - X.datetime.timedelta(days=3600))
+    (pki / "ca/ca.crt").write_bytes(X.dump_certificate(old))
+    key_pem = (pki / "ca/ca.key").read_bytes()
+    assert run_module("ca_root", ca_args(pki), check=True)["reissue_reason"] == "expiring"
+    assert run_module("ca_root", ca_args(pki))["reissue_reason"] == "expiring"
+    assert (pki / "ca/ca.key").read_bytes() == key_pem
+    renewed = X.load_certificate((pki / "ca/ca.crt").read_bytes(), "c")
+    client = X.load_certificate((pki / "alice/alice.crt").read_bytes(), "c")
+    client.verify_directly_issued_by(renewed)  # issued clients stay valid
+    assert run_module("client_cert", client_args(pki))["changed"] is False
+
+
+def test_ca_passphrase_added_rewrites_the_same_key(run_module, pki):
+    first = run_module("ca_root", ca_args(pki))
+    made = run_module("ca_root", ca_args(pki, passphrase="later"))
+    assert made["changed"] and "reissue_reason" not in made
+    assert made["fingerprint_sha256"] == first["fingerprint_sha256"]
+    assert b"ENCRYPTED" in (pki / "ca/ca.key").read_bytes()
+    assert run_module("ca_root", ca_args(pki, passphrase="later"))["changed"] is False
+
+
+def test_attributes_are_fixed_without_reissue(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    os.chmod(pki / "ca/ca.key", 0o644)
+    fixed = run_module("ca_root", ca_args(pki))
+    assert fixed["changed"] and "reissue_reason" not in fixed
+    assert mode_of(pki / "ca/ca.key") == 0o600
+
+
+@pytest.mark.parametrize("name, args_for, state_files", [
+    ("client_cert", client_args, ["alice/alice.key", "alice/alice.crt"]),
+    ("pkcs12_bundle", bundle_args, ["alice/alice.p12"]),
+])
+def test_state_absent(run_module, pki, name, args_for, state_files):
+    run_module("ca_root", ca_args(pki))
+    run_module("client_cert", client_args(pki))
+    run_module("pkcs12_bundle", bundle_args(pki))
+    args = {**args_for(pki), "state": "absent"}
+    assert run_module(name, args, check=True)["changed"] is True
+    assert all((pki / f).exists() for f in state_files)
+    assert run_module(name, args)["changed"] is True
+    assert not any((pki / f).exists() for f in state_files)
+    assert run_module(name, args)["changed"] is False
+
+
+# ------------------------------------------------------------------ failures change no file
+
+@pytest.mark.parametrize("name, bad, fragment", [
+    ("ca_root", {"common_name": ""}, "common_name must not be empty"),
+    ("ca_root", {"country": "Netherlands"}, "country must be a two-letter"),
+    ("ca_root", {"valid_days": -1}, "valid_days must be at least 1"),
+    ("ca_root", {"key_type": "rsa", "key_size": 1024}, "key_size must be 2048"),
+    ("ca_root", {"key_type": "dsa"}, "key_type"),
+    ("ca_root", {"mode": "rw-r--r--"}, "mode must be an octal string"),
+    ("ca_root", {"owner": "no-such-user-here"}, "no such user"),
+    ("client_cert", {"email": "not-an-address"}, "email must look like"),
+    ("client_cert", {"renew_before_days": 400}, "renew_before_days (400) must be smaller"),
+    ("client_cert", {"ca_passphrase": "wrong"}, "ca_passphrase does not open"),
+    ("pkcs12_bundle", {"passphrase": ""}, "passphrase must not be empty"),
+    ("pkcs12_bundle", {"encryption": "rc2"}, "encryption"),
+])
+def test_bad_input_fails_naming_the_option(run_module, pki, name, bad, fragment):
+    run_module("ca_root", ca_args(pki, passphrase="ca-secret"))
+    if name == "pkcs12_bundle":
+        run_module("client_cert", client_args(pki, {"passphrase": "ca-secret"}))
+    args = {"ca_root": ca_args(pki, passphrase="ca-secret"),
+            "client_cert": client_args(pki, {"passphrase": "ca-secret"}),
+            "pkcs12_bundle": bundle_args(pki)}[name]
+    before = snapshot(pki)
+    result = run_module(name, {**args, **bad, **({"certificate_path": str(pki / "new/x.crt")} if name == "ca_root" else {})})
+    assert result.get("failed") is True
+    assert fragment in result["msg"]
+    assert snapshot(pki) == before
+
+
+def test_unwritable_directory_fails_before_writing(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    result = run_module("client_cert", client_args(pki, private_key_path=str(pki / "missing/alice.key")))
+    assert result["failed"] and "does not exist" in result["msg"]
+    assert not (pki / "alice/alice.crt").exists()
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    ("ca/ca.crt", "certificate_path:"),
+    ("ca/ca.key", "not a readable PEM private key"),
+])
+def test_corrupt_ca_is_never_replaced(run_module, pki, damage, fragment):
+    run_module("ca_root", ca_args(pki))
+    (pki / damage).write_text("corrupted\n")
+    before = snapshot(pki)
+    result = run_module("ca_root", ca_args(pki))
+    assert result["failed"] and fragment in result["msg"] and "never replaced on its own" in result["msg"]
+    assert snapshot(pki) == before
+    assert run_module("ca_root", ca_args(pki, force=True))["reissue_reason"] == "forced"
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"common_name": "Renamed CA"}, "renaming a CA breaks every certificate"),
+    ({"key_type": "rsa"}, "a CA key is never replaced on its own"),
+])
+def test_ca_refuses_changes_that_would_lock_users_out(run_module, pki, change, fragment):
+    run_module("ca_root", ca_args(pki))
+    before = snapshot(pki)
+    result = run_module("ca_root", ca_args(pki, **change))
+    assert result["failed"] and fragment in result["msg"]
+    assert snapshot(pki) == before
+
+
+def test_ca_with_lost_key_fails(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    os.unlink(pki / "ca/ca.key")
+    result = run_module("ca_root", ca_args(pki))
+    assert result["failed"] and "restore the key" in result["msg"]
+    assert not (pki / "ca/ca.key").exists()
+
+
+def test_ca_key_of_another_ca_is_refused(run_module, pki, tmp_path_factory):
+    run_module("ca_root", ca_args(pki))
+    other = tmp_path_factory.mktemp("other")
+    run_module("ca_root", {"certificate_path": str(other / "ca.crt"), "private_key_path": str(other / "ca.key"),
+                           "common_name": "Test CA"})
+    result = run_module("client_cert", client_args(pki, ca_private_key_path=str(other / "ca.key")))
+    assert result["failed"] and "is not the key of the CA certificate" in result["msg"]
+
+
+def test_client_key_of_another_type_is_not_replaced(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    run_module("client_cert", client_args(pki))
+    result = run_module("client_cert", client_args(pki, key_type="rsa"))
+    assert result["failed"] and "private_key_path" in result["msg"] and "force: true" in result["msg"]
+    made = run_module("client_cert", client_args(pki, key_type="rsa", key_size=2048, force=True))
+    assert made["reissue_reason"] == "forced"
+
+
+def test_bundle_rebuilt_when_passphrase_or_certificate_changes(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    run_module("client_cert", client_args(pki))
+    run_module("pkcs12_bundle", bundle_args(pki))
+    assert run_module("pkcs12_bundle", bundle_args(pki, passphrase="new"))["reissue_reason"] == \
+        "passphrase changed or bundle unreadable"
+    run_module("client_cert", client_args(pki, email="alice@example.org"))
+    assert run_module("pkcs12_bundle", bundle_args(pki, passphrase="new"))["reissue_reason"] == "certificate changed"
+    assert run_module("pkcs12_bundle", bundle_args(pki, passphrase="new", encryption="compatible"),
+                      check=True)["reissue_reason"] == "encryption changed"
