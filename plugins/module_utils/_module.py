@@ -2,16 +2,23 @@
 """The glue every mtls.nginx module shares: run the body, apply a plan, report."""
 from __future__ import annotations
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.mtls.nginx.plugins.module_utils import _files
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 
+try:
+    from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
+except ImportError as exc:  # cryptography is missing on the host that runs the module
+    plan, IMPORT_ERROR = None, exc
+else:
+    IMPORT_ERROR = None
 
-def run(module, import_error, body):
+
+def run(module, body):
     """Call body() -> result dict; turn our errors into a failure that names the field."""
-    if import_error is not None:
-        from ansible.module_utils.basic import missing_required_lib
-
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(import_error))
+    if IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(IMPORT_ERROR))
     try:
         result = body()
     except MtlsError as exc:

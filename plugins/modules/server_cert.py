@@ -86,14 +86,8 @@ reissue_reason:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _files, _module
+from ansible_collections.mtls.nginx.plugins.module_utils._module import plan as _plan
 from ansible_collections.mtls.nginx.plugins.module_utils._common import CERTIFICATE_ARGS, KEY_ARGS, OWNERSHIP_ARGS
-
-try:
-    from ansible_collections.mtls.nginx.plugins.module_utils import _plan
-except ImportError as exc:  # cryptography is missing on the host that runs the module
-    IMPORT_ERROR = exc
-else:
-    IMPORT_ERROR = None
 
 
 def main():
@@ -120,7 +114,7 @@ def main():
                                  module.check_mode)
         return _module.apply_plan(module, plan, managed)
 
-    _module.run(module, IMPORT_ERROR, ensure)
+    _module.run(module, ensure)
 
 
 if __name__ == "__main__":
