@@ -25,7 +25,6 @@ MAX_RSA_KEY_SIZE = 8192
 # New certificates start a little in the past so that a host whose clock lags the control
 # node's does not see them as "not yet valid".
 BACKDATE = datetime.timedelta(minutes=5)
-NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 

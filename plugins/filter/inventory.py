@@ -1,0 +1,11 @@
+# Copyright: mtls.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that check the inventory contract before the roles change anything."""
+from __future__ import annotations
+
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_errors, server_errors
+
+
+class FilterModule:
+    def filters(self):
+        return {"client_errors": client_errors, "server_errors": server_errors}

@@ -1,0 +1,65 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""Checks of the inventory contract that argument_specs cannot express; each message names its field."""
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import EMAIL_RE
+
+CLIENT_STATES = ("present", "absent")
+NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*$")
+UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
+
+
+def client_errors(clients):
+    """Problems in mtls_clients, each naming the entry and the field."""
+    errors, seen = [], {}
+    for index, client in enumerate(clients or []):
+        where = f"mtls_clients[{index}]"
+        if not isinstance(client, dict):
+            errors.append(f"{where} must be a mapping with at least a name")
+            continue
+        name = client.get("name")
+        if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
+            errors.append(f"{where}.name must be letters, digits, '.', '_' or '-' (it names files), got {name!r}")
+        else:
+            where = f"{where} ({name})"
+            if name in seen:
+                errors.append(f"{where}.name is used again: mtls_clients[{seen[name]}] has it already")
+            seen.setdefault(name, index)
+        state = client.get("state", "present")
+        if state not in CLIENT_STATES:
+            errors.append(f"{where}.state must be one of {', '.join(CLIENT_STATES)}, got {state!r}")
+        if state == "present" and not client.get("p12_passphrase"):
+            errors.append(f"{where}.p12_passphrase is required for a present user: it protects the bundle in transit")
+        email = client.get("email")
+        if email is not None and not (isinstance(email, str) and EMAIL_RE.match(email)):
+            errors.append(f"{where}.email must look like user@example.org, got {email!r}")
+        for field in ("valid_days", "renew_before_days"):
+            value = client.get(field)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < (1 if field == "valid_days" else 0)):
+                errors.append(f"{where}.{field} must be a whole number of days, at least {1 if field == 'valid_days' else 0}; got {value!r}")
+        unknown = sorted(set(client) - {"name", "common_name", "email", "valid_days", "renew_before_days", "state", "p12_passphrase"})
+        if unknown:
+            errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
+    return errors
+
+
+def server_errors(server_name, listen_port=443, listen_address="*", upstream=""):
+    """Problems in the server variables; they end up in nginx syntax, so nothing may inject directives."""
+    errors = []
+    if not isinstance(server_name, str) or not SERVER_NAME_RE.match(server_name) or len(server_name) > 253:
+        errors.append(f"mtls_server_name must be a host name such as www.example.org, got {server_name!r}")
+    if not isinstance(listen_port, int) or isinstance(listen_port, bool) or not 1 <= listen_port <= 65535:
+        errors.append(f"mtls_listen_port must be a port number from 1 to 65535, got {listen_port!r}")
+    if listen_address != "*":
+        try:
+            ipaddress.ip_address(str(listen_address))
+        except ValueError:
+            errors.append(f"mtls_listen_address must be '*' or an IP address such as 127.0.0.1, got {listen_address!r}")
+    if upstream and not (isinstance(upstream, str) and UPSTREAM_RE.match(upstream)):
+        errors.append(f"mtls_upstream must be an http(s) URL such as http://127.0.0.1:8080, got {upstream!r}")
+    return errors
