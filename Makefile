@@ -10,7 +10,7 @@ COLLECTION_LINK := .collections/ansible_collections/mtls/nginx
 DEMO_CONTAINER := mtls-nginx-demo
 IMAGE := mtls-nginx-target:bookworm
 
-.PHONY: venv link lint unit molecule test demo demo-down clean
+.PHONY: venv link lint unit image molecule test demo demo-down clean
 
 venv: $(VENV)/.installed link
 

@@ -1,0 +1,67 @@
+import pytest
+
+from ansible_collections.mtls.nginx.plugins.filter.inventory import FilterModule
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_errors, server_errors
+
+ALICE = {"name": "alice", "p12_passphrase": "x"}
+
+
+@pytest.mark.parametrize("clients, fragments", [
+    ([], []),
+    ([ALICE], []),
+    ([ALICE, {"name": "bob", "state": "absent"}], []),
+    ([{**ALICE, "email": "alice@example.org", "valid_days": 30, "renew_before_days": 0}], []),
+    ([{"name": "../etc", "p12_passphrase": "x"}], ["mtls_clients[0].name must be letters"]),
+    ([{"name": "a/b", "p12_passphrase": "x"}], ["mtls_clients[0].name must be letters"]),
+    ([{"name": "..", "p12_passphrase": "x"}], ["mtls_clients[0].name must be letters"]),
+    ([{"name": "", "p12_passphrase": "x"}], ["mtls_clients[0].name must be letters"]),
+    ([{"p12_passphrase": "x"}], ["mtls_clients[0].name must be letters"]),
+    ([ALICE, {"name": "alice", "state": "absent"}], ["mtls_clients[1] (alice).name is used again: mtls_clients[0]"]),
+    ([{**ALICE, "state": "gone"}], ["(alice).state must be one of present, absent, got 'gone'"]),
+    ([{"name": "alice"}], ["(alice).p12_passphrase is required for a present user"]),
+    ([{**ALICE, "p12_passphrase": ""}], ["(alice).p12_passphrase is required"]),
+    ([{**ALICE, "email": "alice"}], ["(alice).email must look like user@example.org"]),
+    ([{**ALICE, "valid_days": 0}], ["(alice).valid_days must be a whole number of days, at least 1"]),
+    ([{**ALICE, "valid_days": -3}], ["(alice).valid_days must be"]),
+    ([{**ALICE, "renew_before_days": -1}], ["(alice).renew_before_days must be a whole number of days, at least 0"]),
+    ([{**ALICE, "valid_days": True}], ["(alice).valid_days must be"]),
+    ([{**ALICE, "passphrase": "x"}], ["(alice) has unknown fields passphrase"]),
+    (["alice"], ["mtls_clients[0] must be a mapping"]),
+    ([{"name": "a/b"}, {"name": "c", "state": "x", "p12_passphrase": "p"}],
+     ["mtls_clients[0].name", "mtls_clients[0].p12_passphrase", "mtls_clients[1] (c).state"]),
+])
+def test_client_errors(clients, fragments):
+    errors = client_errors(clients)
+    assert len(errors) == len(fragments), errors
+    for error, fragment in zip(errors, fragments):
+        assert fragment in error
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("www.example.org",), None),
+    (("localhost", 9443, "127.0.0.1"), None),
+    (("*.example.org", 443, "::1", "http://127.0.0.1:8080"), None),
+    (("app.example.org", 443, "*", "https://backend.internal/api/"), None),
+    (("www.example.org; include /etc/passwd",), "mtls_server_name must be a host name"),
+    (("www example.org",), "mtls_server_name must be a host name"),
+    (("-bad.example.org",), "mtls_server_name must be a host name"),
+    (("",), "mtls_server_name must be a host name"),
+    (("ok", 0), "mtls_listen_port must be a port number from 1 to 65535, got 0"),
+    (("ok", 70000), "mtls_listen_port must be a port number"),
+    (("ok", "443"), "mtls_listen_port must be a port number"),
+    (("ok", 443, "localhost"), "mtls_listen_address must be '*' or an IP address"),
+    (("ok", 443, "127.0.0.1 ssl; listen 80"), "mtls_listen_address must be"),
+    (("ok", 443, "*", "http://x;return 200"), "mtls_upstream must be an http(s) URL"),
+    (("ok", 443, "*", "ftp://x"), "mtls_upstream must be an http(s) URL"),
+    (("ok", 443, "*", "http://x/ a"), "mtls_upstream must be an http(s) URL"),
+])
+def test_server_errors(args, fragment):
+    errors = server_errors(*args)
+    if fragment is None:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and fragment in errors[0]
+
+
+def test_filters_are_registered():
+    assert FilterModule().filters() == {"client_errors": client_errors, "server_errors": server_errors}
