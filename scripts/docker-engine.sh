@@ -19,19 +19,29 @@ if ! command -v dockerd >/dev/null 2>&1; then
   apt-get install -y -qq docker.io >/dev/null
 fi
 
-# A daemon killed with SIGKILL leaves pid files and sockets behind; dockerd and containerd
-# refuse to start (or clients talk to a dead socket) until they are gone.
-for pidfile in /var/run/docker.pid /run/docker/containerd/containerd.pid; do
-  if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then
-    rm -f "$pidfile"
-  fi
-done
-if ! pgrep -x dockerd >/dev/null 2>&1; then
-  rm -f /var/run/docker.sock /run/docker/containerd/containerd.sock \
-        /run/docker/containerd/containerd-debug.sock
-  echo "docker-engine: starting dockerd (log: $log)"
-  nohup dockerd --bridge=none --iptables=false --ip6tables=false >"$log" 2>&1 &
+# Live (not zombie) dockerd processes.
+live_dockerd() {
+  local pid
+  for pid in $(pidof dockerd 2>/dev/null); do
+    [ "$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)" = "Z" ] || echo "$pid"
+  done
+}
+
+# A daemon that is still starting gets some time; one that never answers is replaced.
+if [ -n "$(live_dockerd)" ]; then
+  for _ in $(seq 1 20); do docker info >/dev/null 2>&1 && { echo "docker-engine: engine ready"; exit 0; }; sleep 1; done
+  echo "docker-engine: dockerd runs but does not answer; restarting it"
+  kill -9 $(live_dockerd) $(pidof containerd 2>/dev/null) 2>/dev/null || true
 fi
+
+# A daemon killed uncleanly (CI ends every process before it runs) leaves pid files and
+# sockets behind; dockerd and its containerd refuse to start, or clients talk to a dead
+# socket, until they are gone. No daemon runs now, so all of them are stale.
+rm -f /var/run/docker.pid /var/run/docker.sock \
+      /run/docker/containerd/containerd.pid /run/docker/containerd/containerd.sock \
+      /run/docker/containerd/containerd-debug.sock
+echo "docker-engine: starting dockerd (log: $log)"
+nohup dockerd --bridge=none --iptables=false --ip6tables=false >"$log" 2>&1 </dev/null &
 
 for _ in $(seq 1 "$timeout_s"); do
   if docker info >/dev/null 2>&1; then

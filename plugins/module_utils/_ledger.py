@@ -1,0 +1,135 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""The issuance ledger: every certificate the CA signed, and which ones are revoked.
+
+A JSON document, changed only under an exclusive lock (so two runs at once never lose an
+entry or reuse a serial) and written atomically. The functions that decide are pure: they
+take a ledger dict and return a new one.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime
+import fcntl
+import json
+import os
+
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+
+VERSION = 1
+# RFC 5280 reason codes we accept, by the names cryptography's ReasonFlags uses.
+REASONS = ("unspecified", "key_compromise", "affiliation_changed", "superseded",
+           "cessation_of_operation", "privilege_withdrawn")
+# Why the ledger revokes on its own: the user was removed from the inventory.
+REMOVED_REASON = "cessation_of_operation"
+
+
+class LedgerError(MtlsError):
+    pass
+
+
+def empty():
+    return {"version": VERSION, "crl_number": 0, "certificates": []}
+
+
+def parse(data, path="ledger"):
+    if data is None:
+        return empty()
+    try:
+        ledger = json.loads(data)
+    except ValueError as exc:
+        raise LedgerError(f"ledger_path: {path} is not valid JSON ({exc}); restore it from your backup") from None
+    if not isinstance(ledger, dict) or ledger.get("version") != VERSION or not isinstance(ledger.get("certificates"), list):
+        raise LedgerError(f"ledger_path: {path} is not an mtls.nginx ledger (version {VERSION})")
+    return ledger
+
+
+def dump(ledger):
+    return (json.dumps(ledger, indent=2, sort_keys=True) + "\n").encode()
+
+
+def serials(ledger):
+    return {entry["serial"] for entry in ledger["certificates"]}
+
+
+def record(ledger, info, name):
+    """A new ledger with the certificate described by info (see _x509.describe) added as valid."""
+    if info["serial_number"] in serials(ledger):
+        raise LedgerError(f"serial {info['serial_number']} is in the ledger already; serials are never reused")
+    new = copy.deepcopy(ledger)
+    new["certificates"].append({
+        "serial": info["serial_number"], "name": name, "subject": info["subject"],
+        "not_before": info["not_before"], "not_after": info["not_after"],
+        "fingerprint_sha256": info["fingerprint_sha256"],
+        "status": "valid", "revoked_at": None, "reason": None,
+    })
+    return new
+
+
+def entry_for(ledger, serial):
+    for entry in ledger["certificates"]:
+        if entry["serial"] == serial:
+            return entry
+    return None
+
+
+def is_revoked(ledger, serial):
+    entry = entry_for(ledger, serial)
+    return entry is not None and entry["status"] == "revoked"
+
+
+def _expired(entry, now):
+    return datetime.datetime.fromisoformat(entry["not_after"]) <= now
+
+
+def revocations_due(ledger, clients, revoke_unlisted, now):
+    """(serial, name, reason) for every unexpired valid certificate that must be revoked.
+
+    clients: [{name, state, revoke_reason}] as in the inventory. A name that is revoked or
+    absent loses all its certificates; with revoke_unlisted, so does a name the ledger knows
+    and the inventory no longer lists.
+    """
+    wanted = {c["name"]: c for c in clients}
+    due = []
+    for entry in ledger["certificates"]:
+        if entry["status"] != "valid" or _expired(entry, now):
+            continue
+        client = wanted.get(entry["name"])
+        if client is None:
+            if revoke_unlisted:
+                due.append((entry["serial"], entry["name"], REMOVED_REASON))
+        elif client.get("state") == "revoked":
+            due.append((entry["serial"], entry["name"], client.get("revoke_reason") or "unspecified"))
+        elif client.get("state") == "absent":
+            due.append((entry["serial"], entry["name"], REMOVED_REASON))
+    return due
+
+
+def revoke(ledger, due, now):
+    """A new ledger with the certificates in due [(serial, name, reason)] marked revoked."""
+    new = copy.deepcopy(ledger)
+    reasons = {serial: reason for serial, _, reason in due}
+    for entry in new["certificates"]:
+        if entry["serial"] in reasons:
+            entry.update(status="revoked", revoked_at=now.isoformat(), reason=reasons[entry["serial"]])
+    return new
+
+
+def revoked(ledger, now):
+    """Revoked certificates that have not expired: what the CRL must list."""
+    return [entry for entry in ledger["certificates"] if entry["status"] == "revoked" and not _expired(entry, now)]
+
+
+@contextlib.contextmanager
+def locked(path):
+    """Hold an exclusive lock on path's lock file for the duration (blocks while another run holds it)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise LedgerError(f"ledger_path: directory {directory} does not exist")
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
