@@ -4,6 +4,9 @@ from __future__ import annotations
 
 KEY_TYPES = ("ec", "rsa", "ed25519")
 ENCRYPTIONS = ("modern", "compatible")
+# RFC 5280 reason codes, by the names cryptography's x509.ReasonFlags uses.
+REVOKE_REASONS = ("unspecified", "key_compromise", "affiliation_changed", "superseded",
+                  "cessation_of_operation", "privilege_withdrawn")
 
 OWNERSHIP_ARGS = {"owner": {"type": "str"}, "group": {"type": "str"}}
 KEY_ARGS = {"key_type": {"type": "str", "default": "ec", "choices": list(KEY_TYPES)}, "key_size": {"type": "int"}}

@@ -5,9 +5,12 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.mtls.nginx.plugins.module_utils._common import REVOKE_REASONS
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import EMAIL_RE
 
-CLIENT_STATES = ("present", "absent")
+CLIENT_STATES = ("present", "revoked", "absent")
+CLIENT_FIELDS = {"name", "common_name", "email", "valid_days", "renew_before_days", "state", "p12_passphrase",
+                 "revoke_reason"}
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*$")
@@ -42,7 +45,10 @@ def client_errors(clients):
             value = client.get(field)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < (1 if field == "valid_days" else 0)):
                 errors.append(f"{where}.{field} must be a whole number of days, at least {1 if field == 'valid_days' else 0}; got {value!r}")
-        unknown = sorted(set(client) - {"name", "common_name", "email", "valid_days", "renew_before_days", "state", "p12_passphrase"})
+        reason = client.get("revoke_reason")
+        if reason is not None and reason not in REVOKE_REASONS:
+            errors.append(f"{where}.revoke_reason must be one of {', '.join(REVOKE_REASONS)}, got {reason!r}")
+        unknown = sorted(set(client) - CLIENT_FIELDS)
         if unknown:
             errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
     return errors

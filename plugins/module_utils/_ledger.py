@@ -14,12 +14,10 @@ import fcntl
 import json
 import os
 
+from ansible_collections.mtls.nginx.plugins.module_utils._common import REVOKE_REASONS as REASONS
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 
 VERSION = 1
-# RFC 5280 reason codes we accept, by the names cryptography's ReasonFlags uses.
-REASONS = ("unspecified", "key_compromise", "affiliation_changed", "superseded",
-           "cessation_of_operation", "privilege_withdrawn")
 # Why the ledger revokes on its own: the user was removed from the inventory.
 REMOVED_REASON = "cessation_of_operation"
 
@@ -122,11 +120,15 @@ def revoked(ledger, now):
 
 @contextlib.contextmanager
 def locked(path):
-    """Hold an exclusive lock on path's lock file for the duration (blocks while another run holds it)."""
+    """Hold an exclusive lock for the duration (blocks while another run holds it).
+
+    The lock is taken on the ledger's directory: no lock file to create, so a run that fails
+    its checks leaves the directory exactly as it was.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise LedgerError(f"ledger_path: directory {directory} does not exist")
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(directory, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

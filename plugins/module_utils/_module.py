@@ -2,9 +2,11 @@
 """The glue every mtls.nginx module shares: run the body, apply a plan, report."""
 from __future__ import annotations
 
+import contextlib
+
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _files
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 
 try:
@@ -45,3 +47,8 @@ def remove_files(module, paths):
     if module._diff:
         result["diff"] = {"before": "".join(f"{path}: present\n" for path in removed), "after": ""}
     return result
+
+
+def ledger_lock(path):
+    """The ledger's lock when the module keeps one: plan and writes happen under it."""
+    return _ledger.locked(path) if path else contextlib.nullcontext()

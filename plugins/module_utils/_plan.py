@@ -11,15 +11,21 @@ import dataclasses
 
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _pkcs12
+from ansible_collections.mtls.nginx.plugins.module_utils import _ledger, _pkcs12
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     PkiError,
     UnreadableKeyError,
+    build_crl,
     build_name,
     ca_renewal_reason,
     client_reissue_reason,
+    crl_entries,
+    crl_next_update,
+    crl_number,
+    crl_reissue_reason,
     describe,
     dump_certificate,
+    dump_crl,
     dump_private_key,
     email_errors,
     generate_key,
@@ -29,6 +35,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     key_errors,
     key_spec_mismatch,
     load_certificate,
+    load_crl,
     load_private_key,
     name_attribute,
     public_key_der,
@@ -40,6 +47,8 @@ from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
 
 KEY_MODE = 0o600
 BUNDLE_MODE = 0o600
+LEDGER_MODE = 0o600
+CRL_MODE = 0o644
 DEFAULT_CERT_MODE = "0644"
 
 
@@ -61,6 +70,8 @@ class Plan:
     reason: str | None = None  # why the certificate (or bundle) is (re)issued
     before: dict | None = None  # what the existing certificate or bundle was
     after: dict | None = None  # what it is after the run (None in check mode when it changes)
+    ledger: dict | None = None  # the issuance ledger after the run, when the module keeps one
+    newly_revoked: list = dataclasses.field(default_factory=list)  # names revoked by this run
 
     def diff(self):
         return {"before": _diff_text(self.before), "after": _diff_text(self.after, self.reason)}
@@ -69,7 +80,8 @@ class Plan:
 def _diff_text(info, reason=None):
     if not info:
         return "" if reason is None else f"(will be issued: {reason})\n"
-    lines = [f"{k}: {info[k]}" for k in ("subject", "serial_number", "not_after", "friendly_name", "encryption") if k in info]
+    lines = [f"{k}: {info[k]}" for k in ("subject", "serial_number", "not_after", "friendly_name", "encryption", "crl_number",
+                                              "next_update", "revoked") if k in info]
     if reason:
         lines.append(f"reason: {reason}")
     return "\n".join(lines) + "\n"
@@ -190,7 +202,8 @@ def load_ca(ca_cert_data, ca_key_data, p):
     return ca_cert, ca_key
 
 
-def plan_client(p, ca_cert_data, ca_key_data, key_data, cert_data, check_mode=False, now=None):
+def plan_client(p, ca_cert_data, ca_key_data, key_data, cert_data, check_mode=False, now=None, ledger=None):
+    """With a ledger: a certificate it lists as revoked is reissued, a new one is recorded."""
     now = now or utcnow()
     _fail_on(subject_errors(p["common_name"], p["organization"], p["country"])
              + key_errors(p["key_type"], p["key_size"])
@@ -202,12 +215,22 @@ def plan_client(p, ca_cert_data, ca_key_data, key_data, cert_data, check_mode=Fa
         p["organization"] or name_attribute(ca_cert.subject, NameOID.ORGANIZATION_NAME),
         p["country"] or name_attribute(ca_cert.subject, NameOID.COUNTRY_NAME),
     )
-    return _plan_leaf(p, key_data, cert_data, check_mode, "client",
-                      reissue=lambda cert, key: client_reissue_reason(
-                          cert, key.public_key(), ca_cert, subject, p["email"],
-                          p["valid_days"], p["renew_before_days"], now),
+    taken = _ledger.serials(ledger) if ledger is not None else ()
+
+    def reissue(cert, key):
+        if ledger is not None and _ledger.is_revoked(ledger, describe(cert)["serial_number"]):
+            return "revoked"
+        return client_reissue_reason(cert, key.public_key(), ca_cert, subject, p["email"],
+                                     p["valid_days"], p["renew_before_days"], now)
+
+    plan = _plan_leaf(p, key_data, cert_data, check_mode, "client", reissue=reissue,
                       issue=lambda key: issue_client_certificate(
-                          ca_cert, ca_key, key.public_key(), subject, p["valid_days"], p["email"], now))
+                          ca_cert, ca_key, key.public_key(), subject, p["valid_days"], p["email"], now, taken))
+    if ledger is not None and plan.after and plan.after["serial_number"] not in taken:
+        # A new certificate, or one issued before the ledger existed: either way it is recorded.
+        plan.ledger = _ledger.record(ledger, plan.after, p["name"])
+        plan.writes.append((p["ledger_path"], _ledger.dump(plan.ledger), LEDGER_MODE))
+    return plan
 
 
 def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue):
@@ -293,3 +316,60 @@ def _profile_or_unknown(bundle_data):
         return _pkcs12.encryption_profile(bundle_data)
     except _pkcs12.BundleError:
         return "unreadable"
+
+
+# ---------------------------------------------------------------------------- crl
+
+def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=False, now=None):
+    """Revoke what the client list says (by name, from the ledger) and keep the CRL current."""
+    now = now or utcnow()
+    errors = []
+    if p["next_update_days"] < 1:
+        errors.append(f"next_update_days must be at least 1, got {p['next_update_days']}")
+    elif not 0 <= p["refresh_before_days"] < p["next_update_days"]:
+        errors.append(f"refresh_before_days must be 0 to next_update_days - 1 ({p['next_update_days'] - 1}),"
+                      f" got {p['refresh_before_days']}")
+    for index, client in enumerate(p["clients"]):
+        if client.get("revoke_reason") not in (None, *_ledger.REASONS):
+            errors.append(f"clients[{index}].revoke_reason must be one of {', '.join(_ledger.REASONS)},"
+                          f" got {client['revoke_reason']!r}")
+    _fail_on(errors)
+    ca_cert, ca_key = load_ca(ca_cert_data, ca_key_data, p)
+    ledger = _ledger.parse(ledger_data, p["ledger_path"])
+    due = _ledger.revocations_due(ledger, p["clients"], p["revoke_unlisted"], now)
+    plan = Plan(ledger=_ledger.revoke(ledger, due, now))
+    revoked = _ledger.revoked(plan.ledger, now)
+    wanted = {entry["serial"]: entry["reason"] or "unspecified" for entry in revoked}
+    current = None
+    if crl_data is None:
+        plan.reason = "missing"
+    else:
+        try:
+            current = load_crl(crl_data, p["path"])
+        except PkiError:
+            plan.reason = "unreadable"
+        else:
+            plan.reason = crl_reissue_reason(current, ca_cert, wanted, p["refresh_before_days"], now)
+            plan.before = _crl_info(current, plan.ledger)
+    if plan.reason and not check_mode:
+        number = max(ledger.get("crl_number", 0), (crl_number(current) or 0) if current else 0) + 1
+        crl = build_crl(ca_cert, ca_key, revoked, number, p["next_update_days"], now)
+        plan.ledger["crl_number"] = number
+        plan.writes.append((p["path"], dump_crl(crl), CRL_MODE))
+        plan.after = _crl_info(crl, plan.ledger)
+    elif not plan.reason:
+        plan.after = plan.before
+    if plan.ledger != ledger and not check_mode:
+        plan.writes.append((p["ledger_path"], _ledger.dump(plan.ledger), LEDGER_MODE))
+    plan.newly_revoked = sorted({name for _, name, _ in due})
+    return plan
+
+
+def _crl_info(crl, ledger):
+    names = {entry["serial"]: entry["name"] for entry in ledger["certificates"]}
+    return {
+        "crl_number": crl_number(crl),
+        "next_update": crl_next_update(crl).isoformat(),
+        "revoked": [{"serial_number": serial, "name": names.get(serial), "reason": reason}
+                    for serial, reason in sorted(crl_entries(crl).items())],
+    }

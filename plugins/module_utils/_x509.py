@@ -258,13 +258,13 @@ def server_extensions(public_key, dns_names, ip_addresses):
     ]
 
 
-def _sign(subject, issuer, public_key, signing_key, extensions, valid_days, now):
+def _sign(subject, issuer, public_key, signing_key, extensions, valid_days, now, serial=None):
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
         .public_key(public_key)
-        .serial_number(random_serial())
+        .serial_number(serial or random_serial())
         .not_valid_before(now - BACKDATE)
         .not_valid_after(now + datetime.timedelta(days=valid_days))
     )
@@ -278,10 +278,14 @@ def issue_ca_certificate(key, subject, valid_days, now=None):
     return _sign(subject, subject, key.public_key(), key, ca_extensions(key.public_key()), valid_days, now)
 
 
-def issue_client_certificate(ca_cert, ca_key, public_key, subject, valid_days, email=None, now=None):
+def issue_client_certificate(ca_cert, ca_key, public_key, subject, valid_days, email=None, now=None, taken=()):
+    """A client certificate whose serial is not among the (hex) serials in taken."""
     now = now or utcnow()
+    serial = random_serial()
+    while serial_hex(serial) in taken:
+        serial = random_serial()
     return _sign(subject, ca_cert.subject, public_key, ca_key,
-                 client_extensions(public_key, ca_cert, email), valid_days, now)
+                 client_extensions(public_key, ca_cert, email), valid_days, now, serial)
 
 
 def issue_server_certificate(key, subject, dns_names, ip_addresses, valid_days, now=None):
@@ -452,3 +456,9 @@ def crl_reissue_reason(crl, ca_cert, wanted, refresh_before_days, now=None):
     if crl_next_update(crl) - now <= datetime.timedelta(days=refresh_before_days):
         return "expiring"
     return None
+
+
+def crl_days_left(pem, now=None):
+    """Days (negative once expired) until the next update of a PEM CRL."""
+    now = now or utcnow()
+    return (crl_next_update(load_crl(pem, "CRL")) - now).total_seconds() / 86400

@@ -62,8 +62,18 @@ options:
     default: 365
   renew_before_days:
     default: 30
+  ledger_path:
+    description:
+      - The CA's issuance ledger (JSON). Every certificate the module issues is recorded there
+        under O(name), with a serial the ledger has never seen; a certificate the ledger lists as
+        revoked is reissued. M(mtls.nginx.crl) revokes by name from the same ledger.
+      - The ledger is changed under a lock, so concurrent runs never lose an entry.
+    type: path
+  name:
+    description: Name of the client in the ledger; the certificate file's name without extension when unset.
+    type: str
   state:
-    description: V(absent) removes the key and the certificate.
+    description: V(absent) removes the key and the certificate (revoke them with M(mtls.nginx.crl)).
     type: str
     choices: [present, absent]
     default: present
@@ -83,6 +93,15 @@ EXAMPLES = r"""
     common_name: Alice Example
     email: alice@example.org
   register: alice
+
+- name: Issue bob's certificate and record it in the CA's ledger
+  mtls.nginx.client_cert:
+    ca_certificate_path: /srv/pki/ca/ca.crt
+    ca_private_key_path: /srv/pki/ca/ca.key
+    certificate_path: /srv/pki/clients/bob/bob.crt
+    private_key_path: /srv/pki/clients/bob/bob.key
+    common_name: bob
+    ledger_path: /srv/pki/ca/ledger.json
 
 - name: Say why it was reissued
   ansible.builtin.debug:
@@ -120,14 +139,16 @@ reissue_reason:
     - Why the certificate was (or in check mode would be) issued.
     - One of V(missing), V(forced), V(unreadable), V(key changed), V(issuer changed),
       V(subject changed), V(email changed), V(profile changed), V(validity changed),
-      V(not yet valid), V(expiring).
+      V(not yet valid), V(expiring), V(revoked).
   returned: when it was
   type: str
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _module
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger, _module
 from ansible_collections.mtls.nginx.plugins.module_utils._module import plan as _plan
 from ansible_collections.mtls.nginx.plugins.module_utils._common import CERTIFICATE_ARGS, KEY_ARGS, OWNERSHIP_ARGS
 
@@ -146,6 +167,8 @@ def main():
             "email": {"type": "str"},
             "valid_days": {"type": "int", "default": 365},
             "renew_before_days": {"type": "int", "default": 30},
+            "ledger_path": {"type": "path"},
+            "name": {"type": "str"},
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
             **KEY_ARGS,
             **CERTIFICATE_ARGS,
@@ -161,12 +184,16 @@ def main():
         if p["state"] == "absent":
             return _module.remove_files(module, paths)
         managed = {p["private_key_path"]: _plan.KEY_MODE, p["certificate_path"]: _plan.cert_mode(p)}
-        plan = _plan.plan_client(
-            p,
-            *(_files.read_bytes(path) for path in (p["ca_certificate_path"], p["ca_private_key_path"], *paths)),
-            check_mode=module.check_mode,
-        )
-        return _module.apply_plan(module, plan, managed)
+        p["name"] = p["name"] or os.path.splitext(os.path.basename(p["certificate_path"]))[0]
+        with _module.ledger_lock(p["ledger_path"]):
+            ledger = _ledger.parse(_files.read_bytes(p["ledger_path"]), p["ledger_path"]) if p["ledger_path"] else None
+            plan = _plan.plan_client(
+                p,
+                *(_files.read_bytes(path) for path in (p["ca_certificate_path"], p["ca_private_key_path"], *paths)),
+                check_mode=module.check_mode,
+                ledger=ledger,
+            )
+            return _module.apply_plan(module, plan, managed)
 
     _module.run(module, ensure)
 

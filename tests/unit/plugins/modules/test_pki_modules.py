@@ -1,6 +1,8 @@
 """Each module for real: check mode predicts the change, the run makes it, the rerun changes nothing."""
+import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -315,3 +317,105 @@ def test_bundle_rebuilt_when_passphrase_or_certificate_changes(run_module, pki):
     assert run_module("pkcs12_bundle", bundle_args(pki, passphrase="new"))["reissue_reason"] == "certificate changed"
     assert run_module("pkcs12_bundle", bundle_args(pki, passphrase="new", encryption="compatible"),
                       check=True)["reissue_reason"] == "encryption changed"
+
+
+# ------------------------------------------------------------------ ledger and CRL
+
+def crl_args(pki, clients, **extra):
+    return {"path": str(pki / "ca/crl.pem"), "ca_certificate_path": str(pki / "ca/ca.crt"),
+            "ca_private_key_path": str(pki / "ca/ca.key"), "ledger_path": str(pki / "ca/ledger.json"),
+            "clients": clients, **extra}
+
+
+def issue(run_module, pki, name):
+    (pki / name).mkdir(exist_ok=True)
+    return run_module("client_cert", client_args(
+        pki, certificate_path=str(pki / f"{name}/{name}.crt"), private_key_path=str(pki / f"{name}/{name}.key"),
+        common_name=name, ledger_path=str(pki / "ca/ledger.json")))
+
+
+def openssl_verify(pki, name):
+    """What OpenSSL, independently of us, says of a client certificate against the CA and CRL."""
+    result = subprocess.run(["openssl", "verify", "-crl_check", "-CAfile", str(pki / "ca/ca.crt"),
+                             "-CRLfile", str(pki / "ca/crl.pem"), str(pki / f"{name}/{name}.crt")],
+                            capture_output=True, text=True)
+    return result.stdout + result.stderr
+
+
+def test_client_cert_records_in_the_ledger(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    made = issue(run_module, pki, "alice")
+    ledger = json.loads((pki / "ca/ledger.json").read_text())
+    assert [(e["name"], e["serial"], e["status"]) for e in ledger["certificates"]] == \
+        [("alice", made["serial_number"], "valid")]
+    assert mode_of(pki / "ca/ledger.json") == 0o600
+    assert issue(run_module, pki, "alice")["changed"] is False
+
+
+def test_client_cert_adopts_a_certificate_issued_before_the_ledger(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    first = run_module("client_cert", client_args(pki))
+    adopted = run_module("client_cert", client_args(pki, ledger_path=str(pki / "ca/ledger.json")))
+    assert adopted["changed"] and "reissue_reason" not in adopted
+    assert adopted["serial_number"] == first["serial_number"]
+    assert json.loads((pki / "ca/ledger.json").read_text())["certificates"][0]["name"] == "alice"
+
+
+def test_crl_converges_and_revokes_by_name(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    for name in ("alice", "carol", "dave"):
+        issue(run_module, pki, name)
+    clients = [{"name": "alice"}, {"name": "carol", "state": "revoked", "revoke_reason": "key_compromise"}]
+    made = converge(run_module, "crl", crl_args(pki, clients), pki)
+    assert made["newly_revoked"] == ["carol", "dave"]  # dave is no longer listed
+    assert sorted(e["name"] for e in made["revoked"]) == ["carol", "dave"]
+    assert made["crl_number"] == 1 and made["reissue_reason"] == "missing"
+    assert ": OK" in openssl_verify(pki, "alice")
+    assert "certificate revoked" in openssl_verify(pki, "carol")
+
+
+def test_crl_revokes_from_the_ledger_without_files_and_numbers_increase(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    issue(run_module, pki, "alice")
+    issue(run_module, pki, "bob")
+    first = run_module("crl", crl_args(pki, [{"name": "alice"}, {"name": "bob"}]))
+    for path in (pki / "bob").iterdir():
+        path.unlink()
+    predicted = run_module("crl", crl_args(pki, [{"name": "alice"}, {"name": "bob", "state": "absent"}]), check=True)
+    assert predicted["changed"] and predicted["newly_revoked"] == ["bob"]
+    second = run_module("crl", crl_args(pki, [{"name": "alice"}, {"name": "bob", "state": "absent"}]))
+    assert second["reissue_reason"] == "revocations changed" and second["newly_revoked"] == ["bob"]
+    assert second["crl_number"] == first["crl_number"] + 1
+    third = run_module("crl", crl_args(pki, [{"name": "alice"}, {"name": "bob", "state": "absent"}],
+                                       next_update_days=5, refresh_before_days=5 - 1))
+    assert third["changed"] is False  # the current CRL still has ~30 days
+
+
+def test_revoked_user_set_present_again_gets_a_new_certificate(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    old = issue(run_module, pki, "alice")
+    run_module("crl", crl_args(pki, [{"name": "alice", "state": "revoked"}]))
+    again = issue(run_module, pki, "alice")
+    assert again["reissue_reason"] == "revoked" and again["serial_number"] != old["serial_number"]
+    assert run_module("crl", crl_args(pki, [{"name": "alice"}]))["changed"] is False
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ({"next_update_days": 0}, "next_update_days must be at least 1"),
+    ({"refresh_before_days": 30}, "refresh_before_days must be 0 to next_update_days - 1"),
+])
+def test_crl_bad_input(run_module, pki, extra, fragment):
+    run_module("ca_root", ca_args(pki))
+    before = snapshot(pki)
+    result = run_module("crl", crl_args(pki, [], **extra))
+    assert result["failed"] and fragment in result["msg"]
+    assert snapshot(pki) == before
+
+
+def test_corrupt_ledger_is_refused_not_replaced(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    (pki / "ca/ledger.json").write_text("{broken")
+    before = snapshot(pki)
+    result = run_module("crl", crl_args(pki, []))
+    assert result["failed"] and "is not valid JSON" in result["msg"]
+    assert snapshot(pki) == before

@@ -1,0 +1,157 @@
+import datetime
+import json
+import multiprocessing
+
+import pytest
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _ledger as L
+from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
+
+NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc)
+DAY = datetime.timedelta(days=1)
+
+
+def info(serial, not_after=NOW + 365 * DAY):
+    return {"serial_number": serial, "subject": f"CN={serial}", "not_before": NOW.isoformat(),
+            "not_after": not_after.isoformat(), "fingerprint_sha256": "00" * 32}
+
+
+def ledger_with(*entries):
+    ledger = L.empty()
+    for serial, name, *rest in entries:
+        ledger = L.record(ledger, info(serial, *rest), name)
+    return ledger
+
+
+def test_round_trip():
+    ledger = ledger_with(("A1", "alice"))
+    assert L.parse(L.dump(ledger)) == ledger
+    assert L.parse(None) == L.empty()
+
+
+@pytest.mark.parametrize("data, fragment", [
+    (b"{not json", "is not valid JSON"),
+    (b"[]", "is not an mtls.nginx ledger"),
+    (json.dumps({"version": 99, "certificates": []}).encode(), "is not an mtls.nginx ledger"),
+])
+def test_parse_rejects_garbage(data, fragment):
+    with pytest.raises(L.LedgerError, match=fragment):
+        L.parse(data, "ca/ledger.json")
+
+
+def test_record_never_reuses_a_serial():
+    ledger = ledger_with(("A1", "alice"))
+    with pytest.raises(L.LedgerError, match="never reused"):
+        L.record(ledger, info("A1"), "bob")
+
+
+def test_record_does_not_mutate():
+    ledger = ledger_with(("A1", "alice"))
+    L.record(ledger, info("B2"), "bob")
+    assert L.serials(ledger) == {"A1"}
+
+
+CLIENTS = [{"name": "alice", "state": "present"}, {"name": "carol", "state": "revoked", "revoke_reason": "key_compromise"},
+           {"name": "dave", "state": "absent"}, {"name": "erin", "state": "revoked"}]
+
+
+@pytest.mark.parametrize("revoke_unlisted, expected", [
+    (True, {("C3", "carol", "key_compromise"), ("C4", "carol", "key_compromise"), ("D1", "dave", "cessation_of_operation"),
+            ("E1", "erin", "unspecified"), ("F1", "frank", "cessation_of_operation")}),
+    (False, {("C3", "carol", "key_compromise"), ("C4", "carol", "key_compromise"), ("D1", "dave", "cessation_of_operation"),
+             ("E1", "erin", "unspecified")}),
+])
+def test_revocations_due(revoke_unlisted, expected):
+    ledger = ledger_with(("A1", "alice"), ("C3", "carol"), ("C4", "carol"), ("D1", "dave"), ("E1", "erin"),
+                         ("F1", "frank"), ("G1", "gina", NOW - DAY))  # gina's certificate has expired already
+    assert set(L.revocations_due(ledger, CLIENTS, revoke_unlisted, NOW)) == expected
+
+
+def test_revoke_is_idempotent_and_listed():
+    ledger = ledger_with(("A1", "alice"), ("C3", "carol"))
+    due = L.revocations_due(ledger, CLIENTS, True, NOW)
+    revoked = L.revoke(ledger, due, NOW)
+    assert L.is_revoked(revoked, "C3") and not L.is_revoked(revoked, "A1")
+    assert L.revocations_due(revoked, CLIENTS, True, NOW + DAY) == []
+    assert [e["serial"] for e in L.revoked(revoked, NOW)] == ["C3"]
+    assert L.revoked(revoked, NOW + 400 * DAY) == []  # expired entries leave the CRL
+    entry = L.entry_for(revoked, "C3")
+    assert (entry["reason"], entry["revoked_at"]) == ("key_compromise", NOW.isoformat())
+
+
+def _append_many(args):
+    path, worker, count = args
+    for index in range(count):
+        with L.locked(path):
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except FileNotFoundError:
+                data = None
+            ledger = L.record(L.parse(data), info(f"{worker:02X}{index:04X}"), f"w{worker}")
+            from ansible_collections.mtls.nginx.plugins.module_utils._files import write_atomic
+            write_atomic(path, L.dump(ledger), 0o600)
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    path = str(tmp_path / "ledger.json")
+    workers, count = 6, 25
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pool.map(_append_many, [(path, worker, count) for worker in range(workers)])
+    with open(path, "rb") as handle:
+        ledger = L.parse(handle.read())
+    assert len(ledger["certificates"]) == len(L.serials(ledger)) == workers * count
+
+
+# ---------------------------------------------------------------------------- CRL logic
+
+@pytest.fixture(scope="module")
+def ca():
+    key = X.generate_key("ec")
+    return X.issue_ca_certificate(key, X.build_name("CRL CA"), 3650, NOW), key
+
+
+REVOKED = [{"serial": "C3", "revoked_at": NOW.isoformat(), "reason": "key_compromise"},
+           {"serial": "D1", "revoked_at": NOW.isoformat(), "reason": "unspecified"}]
+WANTED = {"C3": "key_compromise", "D1": "unspecified"}
+
+
+def test_crl_profile(ca):
+    cert, key = ca
+    crl = X.build_crl(cert, key, REVOKED, 7, 30, NOW)
+    assert crl.is_signature_valid(cert.public_key())
+    assert X.crl_number(crl) == 7
+    assert X.crl_entries(crl) == WANTED
+    assert X.crl_next_update(crl) == NOW + 30 * DAY
+    unspecified = crl.get_revoked_certificate_by_serial_number(0xD1)
+    assert len(unspecified.extensions) == 0  # RFC 5280: no reason code for "unspecified"
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({}, None),
+    ({"wanted": {"C3": "key_compromise"}}, "revocations changed"),
+    ({"wanted": {**WANTED, "E1": "unspecified"}}, "revocations changed"),
+    ({"wanted": {**WANTED, "C3": "superseded"}}, "revocations changed"),
+    ({"now": NOW + 22 * DAY}, None),
+    ({"now": NOW + 23 * DAY}, "expiring"),  # exactly refresh_before_days left
+    ({"now": NOW + 40 * DAY}, "expiring"),
+])
+def test_crl_reissue_reason(ca, change, expected):
+    cert, key = ca
+    crl = X.build_crl(cert, key, REVOKED, 1, 30, NOW)
+    assert X.crl_reissue_reason(crl, cert, change.get("wanted", WANTED), 7, change.get("now", NOW)) == expected
+
+
+def test_crl_of_another_ca_is_reissued(ca):
+    cert, _ = ca
+    other_key = X.generate_key("ec")
+    other = X.issue_ca_certificate(other_key, X.build_name("CRL CA"), 3650, NOW)
+    crl = X.build_crl(other, other_key, REVOKED, 1, 30, NOW)
+    assert X.crl_reissue_reason(crl, cert, WANTED, 7, NOW) == "issuer changed"
+
+
+def test_crl_days_left(ca):
+    cert, key = ca
+    pem = X.dump_crl(X.build_crl(cert, key, [], 1, 30, NOW))
+    assert X.crl_days_left(pem, NOW + 10 * DAY) == pytest.approx(20)
+    assert X.crl_days_left(pem, NOW + 31 * DAY) < 0
