@@ -10,7 +10,10 @@ COLLECTION_LINK := .collections/ansible_collections/mtls/nginx
 DEMO_CONTAINER := mtls-nginx-demo
 IMAGE := mtls-nginx-target:bookworm
 
-.PHONY: venv link lint unit image molecule test demo demo-down clean
+N ?= 200
+BENCH_VENV := .venv-bench
+
+.PHONY: venv link lint unit image molecule test demo demo-down bench clean
 
 venv: $(VENV)/.installed link
 
@@ -34,7 +37,8 @@ unit: venv
 
 image:
 	scripts/docker-engine.sh
-	scripts/build-image.sh
+	scripts/build-image.sh bookworm
+	scripts/build-image.sh trixie
 
 molecule: venv image
 	molecule test --all
@@ -47,5 +51,15 @@ demo: venv image
 demo-down:
 	scripts/demo.sh down
 
+# Benchmark (not a test): our PKI play against community.crypto, the floor and an empty play.
+bench: link $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/bench.py --users $(N)
+
+$(BENCH_VENV)/.installed: bench/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
 clean: demo-down
-	rm -rf $(VENV) .collections examples/pki
+	rm -rf $(VENV) $(BENCH_VENV) .collections examples/pki bench/out

@@ -26,9 +26,15 @@ def read_bytes(path):
         raise FileError(f"cannot read {path}: {exc.strerror}; check its permissions") from exc
 
 
-def check_writable_dir(path, option):
-    """Fail early, naming the option, when the file's directory cannot take a new file."""
+def check_writable_dir(path, option, check_mode=False):
+    """Fail early, naming the option, when the file's directory cannot take a new file.
+
+    In check mode a missing directory is no error: an earlier task of the same run may be the
+    one that would create it.
+    """
     directory = os.path.dirname(os.path.abspath(path))
+    if check_mode and not os.path.exists(directory):
+        return
     if not os.path.isdir(directory):
         raise FileError(f"{option}: directory {directory} does not exist; create it first")
     if not os.access(directory, os.W_OK | os.X_OK):
@@ -111,7 +117,7 @@ def apply(writes, managed, owner=None, group=None, check_mode=False):
     uid, gid = resolve_owner(owner, group)
     written = {path for path, _, _ in writes}
     for path, _, _ in writes:
-        check_writable_dir(path, path)
+        check_writable_dir(path, path, check_mode)
     fixes = [(path, mode) for path, mode in managed.items()
              if path not in written and os.path.exists(path) and attributes_differ(path, mode, uid, gid)]
     if not check_mode:

@@ -17,22 +17,32 @@ SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*$")
 UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
 
 
-def client_errors(clients):
-    """Problems in mtls_clients, each naming the entry and the field."""
+def client_name_errors(clients):
+    """Names that are not safe as file names, or repeat; each message names the entry."""
     errors, seen = [], {}
     for index, client in enumerate(clients or []):
-        where = f"mtls_clients[{index}]"
         if not isinstance(client, dict):
-            errors.append(f"{where} must be a mapping with at least a name")
-            continue
+            continue  # client_errors says so
         name = client.get("name")
+        where = f"mtls_clients[{index}]"
         if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
             errors.append(f"{where}.name must be letters, digits, '.', '_' or '-' (it names files), got {name!r}")
+        elif name in seen:
+            errors.append(f"{where} ({name}).name is used again: mtls_clients[{seen[name]}] has it already")
         else:
-            where = f"{where} ({name})"
-            if name in seen:
-                errors.append(f"{where}.name is used again: mtls_clients[{seen[name]}] has it already")
-            seen.setdefault(name, index)
+            seen[name] = index
+    return errors
+
+
+def client_errors(clients):
+    """Problems in mtls_clients, each naming the entry and the field."""
+    errors = client_name_errors(clients)
+    for index, client in enumerate(clients or []):
+        if not isinstance(client, dict):
+            errors.append(f"mtls_clients[{index}] must be a mapping with at least a name")
+            continue
+        name = client.get("name")
+        where = f"mtls_clients[{index}]" + (f" ({name})" if isinstance(name, str) and NAME_RE.match(name) else "")
         state = client.get("state", "present")
         if state not in CLIENT_STATES:
             errors.append(f"{where}.state must be one of {', '.join(CLIENT_STATES)}, got {state!r}")
@@ -41,10 +51,10 @@ def client_errors(clients):
         email = client.get("email")
         if email is not None and not (isinstance(email, str) and EMAIL_RE.match(email)):
             errors.append(f"{where}.email must look like user@example.org, got {email!r}")
-        for field in ("valid_days", "renew_before_days"):
+        for field, least in (("valid_days", 1), ("renew_before_days", 0)):
             value = client.get(field)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < (1 if field == "valid_days" else 0)):
-                errors.append(f"{where}.{field} must be a whole number of days, at least {1 if field == 'valid_days' else 0}; got {value!r}")
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+                errors.append(f"{where}.{field} must be a whole number of days, at least {least}; got {value!r}")
         reason = client.get("revoke_reason")
         if reason is not None and reason not in REVOKE_REASONS:
             errors.append(f"{where}.revoke_reason must be one of {', '.join(REVOKE_REASONS)}, got {reason!r}")

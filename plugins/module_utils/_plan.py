@@ -8,6 +8,7 @@ In check mode nothing new is generated: the plan carries the reason but no new m
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from cryptography.x509.oid import NameOID
 
@@ -202,14 +203,23 @@ def load_ca(ca_cert_data, ca_key_data, p):
     return ca_cert, ca_key
 
 
-def plan_client(p, ca_cert_data, ca_key_data, key_data, cert_data, check_mode=False, now=None, ledger=None):
-    """With a ledger: a certificate it lists as revoked is reissued, a new one is recorded."""
+def client_params_errors(p):
+    return (subject_errors(p["common_name"], p["organization"], p["country"])
+            + key_errors(p["key_type"], p["key_size"])
+            + validity_errors(p["valid_days"], p["renew_before_days"])
+            + email_errors(p["email"]))
+
+
+def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=None):
+    """Key and certificate of one client, signed by ca = (certificate, key) from load_ca.
+
+    With a ledger: a certificate it lists as revoked is reissued, and the certificate after the
+    run is recorded when it is not yet (plan.ledger is then the new ledger; writing it is the
+    caller's, once for all clients).
+    """
     now = now or utcnow()
-    _fail_on(subject_errors(p["common_name"], p["organization"], p["country"])
-             + key_errors(p["key_type"], p["key_size"])
-             + validity_errors(p["valid_days"], p["renew_before_days"])
-             + email_errors(p["email"]))
-    ca_cert, ca_key = load_ca(ca_cert_data, ca_key_data, p)
+    _fail_on(client_params_errors(p))
+    ca_cert, ca_key = ca
     subject = build_name(
         p["common_name"],
         p["organization"] or name_attribute(ca_cert.subject, NameOID.ORGANIZATION_NAME),
@@ -229,8 +239,40 @@ def plan_client(p, ca_cert_data, ca_key_data, key_data, cert_data, check_mode=Fa
     if ledger is not None and plan.after and plan.after["serial_number"] not in taken:
         # A new certificate, or one issued before the ledger existed: either way it is recorded.
         plan.ledger = _ledger.record(ledger, plan.after, p["name"])
-        plan.writes.append((p["ledger_path"], _ledger.dump(plan.ledger), LEDGER_MODE))
     return plan
+
+
+def client_files(clients_dir, name):
+    base = os.path.join(clients_dir, name, name)
+    return {"private_key_path": f"{base}.key", "certificate_path": f"{base}.crt", "path": f"{base}.p12"}
+
+
+def plan_clients(p, ca, ca_data, read, check_mode=False, now=None, ledger=None):
+    """Certificates and bundles of many clients in one pass: [(name, certificate plan, bundle plan)].
+
+    read(path) returns a file's bytes or None. The ledger, when given, is threaded through the
+    clients; the last plan's ledger (or the one given) is the ledger after the run.
+    """
+    now = now or utcnow()
+    plans = []
+    for client in p["clients"]:
+        files = client_files(p["clients_dir"], client["name"])
+        cp = {**p, **client, **files, "organization": None, "country": None, "force": False, "mode": None,
+              "common_name": client.get("common_name") or client["name"]}
+        cert_plan = plan_client(cp, ca, read(files["private_key_path"]), read(files["certificate_path"]),
+                                check_mode, now, ledger)
+        ledger = cert_plan.ledger if cert_plan.ledger is not None else ledger
+        if check_mode and cert_plan.reason:
+            bundle_plan = Plan(reason="certificate changed")  # nothing was issued to compare with
+        else:
+            new = {path: data for path, data, _ in cert_plan.writes}
+            bp = {**files, "passphrase": client.get("p12_passphrase"), "encryption": p["encryption"],
+                  "friendly_name": None, "ca_certificate_path": p["ca_certificate_path"]}
+            bundle_plan = plan_bundle(bp, new.get(files["certificate_path"]) or read(files["certificate_path"]),
+                                      new.get(files["private_key_path"]) or read(files["private_key_path"]),
+                                      ca_data, read(files["path"]), check_mode)
+        plans.append((client["name"], cert_plan, bundle_plan))
+    return plans, ledger
 
 
 def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue):

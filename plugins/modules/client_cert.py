@@ -187,12 +187,11 @@ def main():
         p["name"] = p["name"] or os.path.splitext(os.path.basename(p["certificate_path"]))[0]
         with _module.ledger_lock(p["ledger_path"]):
             ledger = _ledger.parse(_files.read_bytes(p["ledger_path"]), p["ledger_path"]) if p["ledger_path"] else None
-            plan = _plan.plan_client(
-                p,
-                *(_files.read_bytes(path) for path in (p["ca_certificate_path"], p["ca_private_key_path"], *paths)),
-                check_mode=module.check_mode,
-                ledger=ledger,
-            )
+            ca = _plan.load_ca(_files.read_bytes(p["ca_certificate_path"]), _files.read_bytes(p["ca_private_key_path"]), p)
+            plan = _plan.plan_client(p, ca, *(_files.read_bytes(path) for path in paths),
+                                     check_mode=module.check_mode, ledger=ledger)
+            if plan.ledger is not None:
+                plan.writes.append((p["ledger_path"], _ledger.dump(plan.ledger), _plan.LEDGER_MODE))
             return _module.apply_plan(module, plan, managed)
 
     _module.run(module, ensure)

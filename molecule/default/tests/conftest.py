@@ -1,4 +1,4 @@
-"""What the scenario configured (read from its molecule.yml) and a small HTTPS client."""
+"""What the scenario configured (its merged molecule.yml) and a small HTTPS client."""
 import datetime
 import http.client
 import os
@@ -8,12 +8,13 @@ import ssl
 import pytest
 import yaml
 
-SCENARIO_DIR = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
+PROJECT_DIR = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 PKI_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "pki")
 
 
 def scenario_vars():
-    with open(os.path.join(SCENARIO_DIR, "molecule.yml"), encoding="utf-8") as handle:
+    # MOLECULE_FILE is the scenario's configuration merged with .config/molecule/config.yml.
+    with open(os.environ["MOLECULE_FILE"], encoding="utf-8") as handle:
         return yaml.safe_load(handle)["provisioner"]["inventory"]["group_vars"]["all"]
 
 

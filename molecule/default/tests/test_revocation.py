@@ -13,10 +13,10 @@ import ssl
 import subprocess
 
 import pytest
-from conftest import PKI_DIR, SCENARIO_DIR, https_get, utcnow
+from conftest import PKI_DIR, PROJECT_DIR, https_get, utcnow
 from cryptography import x509
 
-PROJECT_DIR = os.path.abspath(os.path.join(SCENARIO_DIR, os.pardir, os.pardir))
+CONVERGE = os.path.join(PROJECT_DIR, "molecule", "default", "converge.yml")
 
 
 def client_pair(name):
@@ -54,7 +54,7 @@ def converge(clients):
            "ANSIBLE_CONFIG": os.path.join(PROJECT_DIR, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
     result = subprocess.run(
         ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"@{extra}",
-         os.path.join(SCENARIO_DIR, "converge.yml")],
+         CONVERGE],
         capture_output=True, text=True, env=env, cwd=PROJECT_DIR, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)

@@ -419,3 +419,74 @@ def test_corrupt_ledger_is_refused_not_replaced(run_module, pki):
     result = run_module("crl", crl_args(pki, []))
     assert result["failed"] and "is not valid JSON" in result["msg"]
     assert snapshot(pki) == before
+
+
+# ------------------------------------------------------------------ clients (many users in one run)
+
+def clients_args(pki, clients, **extra):
+    return {"ca_certificate_path": str(pki / "ca/ca.crt"), "ca_private_key_path": str(pki / "ca/ca.key"),
+            "clients_dir": str(pki / "clients"), "ledger_path": str(pki / "ca/ledger.json"),
+            "clients": clients, **extra}
+
+
+USERS = [{"name": "alice", "email": "alice@example.org", "p12_passphrase": "alice-p12-secret"},
+         {"name": "bob", "common_name": "Bob Builder", "p12_passphrase": "bob-p12-secret"},
+         {"name": "carol", "valid_days": 30, "renew_before_days": 5, "p12_passphrase": "carol-p12-secret"}]
+
+
+@pytest.fixture
+def clients_pki(run_module, pki):
+    assert run_module("ca_root", ca_args(pki, passphrase="ca-secret"))["changed"]
+    return pki
+
+
+@pytest.mark.parametrize("extra", [{}, {"encryption": "compatible"}, {"key_type": "rsa", "key_size": 2048}], ids=repr)
+def test_clients_converges(run_module, clients_pki, extra):
+    pki = clients_pki
+    made = converge(run_module, "clients", clients_args(pki, USERS, ca_passphrase="ca-secret", **extra), pki)
+    assert [(c["name"], c["reissue_reason"], c["bundle_reason"]) for c in made["clients"]] == \
+        [(u["name"], "missing", "missing") for u in USERS]
+    assert [c["subject"] for c in made["clients"]] == ["CN=alice", "CN=Bob Builder", "CN=carol"]
+    assert mode_of(pki / "clients") == 0o700  # created by the module
+    for user in USERS:
+        name = user["name"]
+        assert mode_of(pki / f"clients/{name}") == 0o700
+        assert (mode_of(pki / f"clients/{name}/{name}.key"), mode_of(pki / f"clients/{name}/{name}.p12")) == (0o600, 0o600)
+        assert ": OK" in subprocess.run(["openssl", "verify", "-CAfile", str(pki / "ca/ca.crt"),
+                                         str(pki / f"clients/{name}/{name}.crt")], capture_output=True, text=True).stdout
+    ledger = json.loads((pki / "ca/ledger.json").read_text())
+    assert sorted(e["name"] for e in ledger["certificates"]) == ["alice", "bob", "carol"]
+    for secret in ("ca-secret", "alice-p12-secret", "bob-p12-secret", "carol-p12-secret"):
+        assert secret not in made["_stdout"]
+
+
+def test_clients_changes_only_the_user_that_changed(run_module, clients_pki):
+    pki = clients_pki
+    args = clients_args(pki, USERS, ca_passphrase="ca-secret")
+    run_module("clients", args)
+    changed = [dict(u) for u in USERS]
+    changed[1]["email"] = "bob@example.org"
+    changed[2]["p12_passphrase"] = "carol-new-secret"
+    predicted = run_module("clients", {**args, "clients": changed}, check=True)
+    report = {c["name"]: c for c in predicted["clients"]}
+    assert predicted["changed"] and not report["alice"]["changed"]
+    assert (report["bob"]["reissue_reason"], report["bob"]["bundle_reason"]) == ("email changed", "certificate changed")
+    assert "reissue_reason" not in report["carol"] and report["carol"]["bundle_reason"] == "passphrase changed or bundle unreadable"
+    assert "[bob]" in predicted["diff"]["after"] and "[alice]" not in predicted["diff"]["after"]
+    made = run_module("clients", {**args, "clients": changed})
+    assert [c["changed"] for c in made["clients"]] == [False, True, True]
+    assert run_module("clients", {**args, "clients": changed})["changed"] is False
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ({"name": "../escape", "p12_passphrase": "x"}, "name must be letters, digits"),
+    ({"name": "alice", "p12_passphrase": "x"}, "is used again"),
+    ({"name": "eve", "email": "nope", "p12_passphrase": "x"}, "email must look like"),
+    ({"name": "eve", "p12_passphrase": ""}, "passphrase must not be empty"),
+])
+def test_clients_bad_input_changes_nothing(run_module, clients_pki, bad, fragment):
+    pki = clients_pki
+    before = snapshot(pki)
+    result = run_module("clients", clients_args(pki, USERS + [bad], ca_passphrase="ca-secret"))
+    assert result.get("failed") and fragment in result["msg"]
+    assert snapshot(pki) == before
