@@ -56,6 +56,21 @@ options:
     default: false
 """
 
+    CA = r"""
+options:
+  ca_certificate_path:
+    description: Path of the CA certificate.
+    type: path
+    required: true
+  ca_private_key_path:
+    description: Path of the CA private key. It is read, never written.
+    type: path
+    required: true
+  ca_passphrase:
+    description: Passphrase of the CA private key, when it is encrypted.
+    type: str
+"""
+
     ATTRIBUTES = r"""
 attributes:
   check_mode:

@@ -1,5 +1,5 @@
 # Private to the mtls.nginx collection: not a public API, may change without notice.
-"""Names shared by the modules and their logic; no third-party imports, so argument specs load anywhere."""
+"""Names shared by the modules and their logic; no third-party imports."""
 from __future__ import annotations
 
 KEY_TYPES = ("ec", "rsa", "ed25519")
@@ -7,10 +7,6 @@ ENCRYPTIONS = ("modern", "compatible")
 # RFC 5280 reason codes, by the names cryptography's x509.ReasonFlags uses.
 REVOKE_REASONS = ("unspecified", "key_compromise", "affiliation_changed", "superseded",
                   "cessation_of_operation", "privilege_withdrawn")
-
-OWNERSHIP_ARGS = {"owner": {"type": "str"}, "group": {"type": "str"}}
-KEY_ARGS = {"key_type": {"type": "str", "default": "ec", "choices": list(KEY_TYPES)}, "key_size": {"type": "int"}}
-CERTIFICATE_ARGS = {"mode": {"type": "str", "default": "0644"}, "force": {"type": "bool", "default": False}}
 
 
 class MtlsError(Exception):

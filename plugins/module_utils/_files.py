@@ -41,6 +41,19 @@ def check_writable_dir(path, option, check_mode=False):
         raise FileError(f"{option}: directory {directory} is not writable by this user")
 
 
+def make_dirs(directory):
+    """Create directory and any missing parents, each with mode 0700 (owner only)."""
+    missing = []
+    while directory and not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except OSError as exc:
+            raise FileError(f"cannot create directory {path}: {exc.strerror}") from None
+
+
 def resolve_owner(owner, group):
     """Map user and group names (or numeric ids) to ids; None keeps the current one."""
     uid = gid = None

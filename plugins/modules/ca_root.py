@@ -11,12 +11,14 @@ version_added: "0.1.0"
 description:
   - Creates a private root CA (key and self-signed certificate) on the control node, or checks
     that an existing one is sound and still what was asked for.
-  - The certificate profile is fixed and safe: critical C(CA:TRUE, pathlen:0), critical
+  - >-
+    The certificate profile is fixed and safe: critical C(CA:TRUE, pathlen:0), critical
     keyUsage C(keyCertSign, cRLSign), a subjectKeyIdentifier and a random serial number.
   - When the certificate would expire within O(renew_before_days), or its profile or validity
     period is not the requested one, it is re-signed with the B(same key), so every certificate
     the CA issued stays valid.
-  - A CA key or certificate that is unreadable, does not match, or has another subject is never
+  - >-
+    A CA key or certificate that is unreadable, does not match, or has another subject is never
     replaced on its own: that would lock out every user. The module fails and says how to fix it;
     O(force=true) creates a new CA.
 author: mtls.nginx contributors
@@ -27,7 +29,9 @@ extends_documentation_fragment:
   - mtls.nginx.common.attributes
 options:
   certificate_path:
-    description: Path of the CA certificate (PEM).
+    description:
+      - Path of the CA certificate (PEM).
+      - Missing directories of O(certificate_path) and O(private_key_path) are created with mode V(0700).
     type: path
     required: true
   private_key_path:
@@ -97,39 +101,11 @@ reissue_reason:
   sample: expiring
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _module
-from ansible_collections.mtls.nginx.plugins.module_utils._module import plan as _plan
-from ansible_collections.mtls.nginx.plugins.module_utils._common import CERTIFICATE_ARGS, KEY_ARGS, OWNERSHIP_ARGS
+from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "certificate_path": {"type": "path", "required": True},
-            "private_key_path": {"type": "path", "required": True},
-            "passphrase": {"type": "str", "no_log": True},
-            "common_name": {"type": "str", "required": True},
-            "organization": {"type": "str"},
-            "country": {"type": "str"},
-            "valid_days": {"type": "int", "default": 3650},
-            "renew_before_days": {"type": "int", "default": 90},
-            **KEY_ARGS,
-            **CERTIFICATE_ARGS,
-            **OWNERSHIP_ARGS,
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-
-    def ensure():
-        managed = {p["private_key_path"]: _plan.KEY_MODE, p["certificate_path"]: _plan.cert_mode(p)}
-        plan = _plan.plan_ca(p, _files.read_bytes(p["private_key_path"]), _files.read_bytes(p["certificate_path"]),
-                             module.check_mode)
-        return _module.apply_plan(module, plan, managed)
-
-    _module.run(module, ensure)
+    run_module("ca_root")
 
 
 if __name__ == "__main__":

@@ -15,29 +15,20 @@ description:
     longer matches the key, the CA, the subject, the e-mail address or the profile, when its
     validity period differs from O(valid_days), or when it expires within O(renew_before_days).
     RV(reissue_reason) says which.
-  - Profile: critical C(CA:FALSE), critical keyUsage C(digitalSignature), extendedKeyUsage
+  - >-
+    Profile: critical C(CA:FALSE), critical keyUsage C(digitalSignature), extendedKeyUsage
     C(clientAuth), subject and authority key identifiers, a random serial, SHA-256 signatures
     (none for an Ed25519 CA).
   - An existing private key that is unreadable or of another type fails the module; O(force=true)
     replaces it.
 author: mtls.nginx contributors
 extends_documentation_fragment:
+  - mtls.nginx.common.ca
   - mtls.nginx.common.ownership
   - mtls.nginx.common.key
   - mtls.nginx.common.certificate
   - mtls.nginx.common.attributes
 options:
-  ca_certificate_path:
-    description: Path of the CA certificate.
-    type: path
-    required: true
-  ca_private_key_path:
-    description: Path of the CA private key. It is read, never written.
-    type: path
-    required: true
-  ca_passphrase:
-    description: Passphrase of the CA private key, when it is encrypted.
-    type: str
   certificate_path:
     description: Path of the client certificate (PEM).
     type: path
@@ -146,55 +137,11 @@ reissue_reason:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger, _module
-from ansible_collections.mtls.nginx.plugins.module_utils._module import plan as _plan
-from ansible_collections.mtls.nginx.plugins.module_utils._common import CERTIFICATE_ARGS, KEY_ARGS, OWNERSHIP_ARGS
+from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "ca_certificate_path": {"type": "path", "required": True},
-            "ca_private_key_path": {"type": "path", "required": True},
-            "ca_passphrase": {"type": "str", "no_log": True},
-            "certificate_path": {"type": "path", "required": True},
-            "private_key_path": {"type": "path", "required": True},
-            "common_name": {"type": "str"},
-            "organization": {"type": "str"},
-            "country": {"type": "str"},
-            "email": {"type": "str"},
-            "valid_days": {"type": "int", "default": 365},
-            "renew_before_days": {"type": "int", "default": 30},
-            "ledger_path": {"type": "path"},
-            "name": {"type": "str"},
-            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-            **KEY_ARGS,
-            **CERTIFICATE_ARGS,
-            **OWNERSHIP_ARGS,
-        },
-        required_if=[("state", "present", ["common_name"])],
-        supports_check_mode=True,
-    )
-    p = module.params
-    paths = [p["private_key_path"], p["certificate_path"]]
-
-    def ensure():
-        if p["state"] == "absent":
-            return _module.remove_files(module, paths)
-        managed = {p["private_key_path"]: _plan.KEY_MODE, p["certificate_path"]: _plan.cert_mode(p)}
-        p["name"] = p["name"] or os.path.splitext(os.path.basename(p["certificate_path"]))[0]
-        with _module.ledger_lock(p["ledger_path"]):
-            ledger = _ledger.parse(_files.read_bytes(p["ledger_path"]), p["ledger_path"]) if p["ledger_path"] else None
-            ca = _plan.load_ca(_files.read_bytes(p["ca_certificate_path"]), _files.read_bytes(p["ca_private_key_path"]), p)
-            plan = _plan.plan_client(p, ca, *(_files.read_bytes(path) for path in paths),
-                                     check_mode=module.check_mode, ledger=ledger)
-            if plan.ledger is not None:
-                plan.writes.append((p["ledger_path"], _ledger.dump(plan.ledger), _plan.LEDGER_MODE))
-            return _module.apply_plan(module, plan, managed)
-
-    _module.run(module, ensure)
+    run_module("client_cert")
 
 
 if __name__ == "__main__":

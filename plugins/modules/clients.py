@@ -9,34 +9,27 @@ module: clients
 short_description: Keys, client certificates and PKCS#12 bundles for many users in one pass
 version_added: "0.1.0"
 description:
-  - Does for every entry of O(clients) what M(mtls.nginx.client_cert) and
+  - >-
+    Does for every entry of O(clients) what M(mtls.nginx.client_cert) and
     M(mtls.nginx.pkcs12_bundle) do for one, in a single module run: the CA is loaded once, the
     ledger is read and written once, under one lock. This is what the C(pki) role uses; with
     hundreds of users it is the difference between minutes and seconds.
-  - Files live in C(<clients_dir>/<name>/): C(<name>.key) (0600), C(<name>.crt) (0644),
-    C(<name>.p12) (0600); missing user directories are created with mode 0700.
-  - The same decisions as the single modules, per user: a certificate is reissued when it is
+  - >-
+    Files live in C(<clients_dir>/<name>/): C(<name>.key) (0600), C(<name>.crt) (0644),
+    C(<name>.p12) (0600); missing directories are created with mode 0700.
+  - >-
+    The same decisions as the single modules, per user: a certificate is reissued when it is
     missing, unreadable, revoked, expiring or no longer what was asked; a bundle is rebuilt when
     its content, passphrase or encryption profile differs. RV(clients) reports each user.
 author: mtls.nginx contributors
 extends_documentation_fragment:
+  - mtls.nginx.common.ca
   - mtls.nginx.common.ownership
   - mtls.nginx.common.key
   - mtls.nginx.common.attributes
 options:
-  ca_certificate_path:
-    description: Path of the CA certificate.
-    type: path
-    required: true
-  ca_private_key_path:
-    description: Path of the CA private key. It is read, never written.
-    type: path
-    required: true
-  ca_passphrase:
-    description: Passphrase of the CA private key, when it is encrypted.
-    type: str
   clients_dir:
-    description: Directory that holds one directory per user; created with mode 0700 when missing.
+    description: Directory that holds one directory per user; created (and its missing parents) with mode V(0700).
     type: path
     required: true
   ledger_path:
@@ -127,48 +120,11 @@ clients:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger, _module
-from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, KEY_ARGS, OWNERSHIP_ARGS
-from ansible_collections.mtls.nginx.plugins.module_utils._module import plan as _plan
+from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "ca_certificate_path": {"type": "path", "required": True},
-            "ca_private_key_path": {"type": "path", "required": True},
-            "ca_passphrase": {"type": "str", "no_log": True},
-            "clients_dir": {"type": "path", "required": True},
-            "ledger_path": {"type": "path"},
-            "encryption": {"type": "str", "default": "modern", "choices": list(ENCRYPTIONS)},
-            "clients": {"type": "list", "elements": "dict", "required": True, "options": {
-                "name": {"type": "str", "required": True},
-                "common_name": {"type": "str"},
-                "email": {"type": "str"},
-                "valid_days": {"type": "int", "default": 365},
-                "renew_before_days": {"type": "int", "default": 30},
-                "p12_passphrase": {"type": "str", "required": True, "no_log": True},
-            }},
-            **KEY_ARGS,
-            **OWNERSHIP_ARGS,
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-
-    def ensure():
-        _module.check_client_names(p["clients"])
-        _files.check_writable_dir(p["clients_dir"], "clients_dir", module.check_mode)
-        ca_data = _files.read_bytes(p["ca_certificate_path"])
-        with _module.ledger_lock(p["ledger_path"]):
-            ledger = _ledger.parse(_files.read_bytes(p["ledger_path"]), p["ledger_path"]) if p["ledger_path"] else None
-            ca = _plan.load_ca(ca_data, _files.read_bytes(p["ca_private_key_path"]), p)
-            plans, new_ledger = _plan.plan_clients(p, ca, ca_data, _files.read_bytes, module.check_mode, ledger=ledger)
-            return _module.apply_client_plans(module, plans, new_ledger if new_ledger != ledger else None)
-
-    _module.run(module, ensure)
+    run_module("clients")
 
 
 if __name__ == "__main__":

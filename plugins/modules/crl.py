@@ -9,17 +9,20 @@ module: crl
 short_description: Revoke client certificates by name and keep the CA's CRL current
 version_added: "0.1.0"
 description:
-  - Reads the CA's issuance ledger (kept by M(mtls.nginx.client_cert)) and revokes, by name, every
+  - >-
+    Reads the CA's issuance ledger (kept by M(mtls.nginx.client_cert)) and revokes, by name, every
     unexpired certificate of a client whose O(clients[].state) is V(revoked) or V(absent), and,
     with O(revoke_unlisted=true), of every name the ledger knows that O(clients) no longer lists.
     Revoking needs no certificate file: the ledger has the serials.
   - Writes a CRL signed by the CA with CRLNumber (strictly increasing, also kept in the ledger),
     AuthorityKeyIdentifier and a reason code per entry (none for V(unspecified)).
-  - Idempotent: a new CRL only when the revoked set changes, the CA changed, or the current CRL's
+  - >-
+    Idempotent: a new CRL only when the revoked set changes, the CA changed, or the current CRL's
     next update is within O(refresh_before_days). An expired CRL makes nginx reject every client,
     so run this at least daily (C(playbooks/refresh_crl.yml)).
 author: mtls.nginx contributors
 extends_documentation_fragment:
+  - mtls.nginx.common.ca
   - mtls.nginx.common.ownership
   - mtls.nginx.common.attributes
 options:
@@ -27,17 +30,6 @@ options:
     description: Path of the CRL (PEM), written with mode V(0644).
     type: path
     required: true
-  ca_certificate_path:
-    description: Path of the CA certificate.
-    type: path
-    required: true
-  ca_private_key_path:
-    description: Path of the CA private key. It is read, never written.
-    type: path
-    required: true
-  ca_passphrase:
-    description: Passphrase of the CA private key, when it is encrypted.
-    type: str
   ledger_path:
     description: The CA's issuance ledger (JSON), changed under a lock.
     type: path
@@ -127,43 +119,11 @@ reissue_reason:
   sample: revocations changed
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _module
-from ansible_collections.mtls.nginx.plugins.module_utils._common import OWNERSHIP_ARGS, REVOKE_REASONS
-from ansible_collections.mtls.nginx.plugins.module_utils._module import plan as _plan
+from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True},
-            "ca_certificate_path": {"type": "path", "required": True},
-            "ca_private_key_path": {"type": "path", "required": True},
-            "ca_passphrase": {"type": "str", "no_log": True},
-            "ledger_path": {"type": "path", "required": True},
-            "clients": {"type": "list", "elements": "dict", "default": [], "options": {
-                "name": {"type": "str", "required": True},
-                "state": {"type": "str", "default": "present", "choices": ["present", "revoked", "absent"]},
-                "revoke_reason": {"type": "str", "choices": list(REVOKE_REASONS)},
-            }},
-            "revoke_unlisted": {"type": "bool", "default": True},
-            "next_update_days": {"type": "int", "default": 30},
-            "refresh_before_days": {"type": "int", "default": 7},
-            **OWNERSHIP_ARGS,
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-
-    def ensure():
-        with _module.ledger_lock(p["ledger_path"]):
-            plan = _plan.plan_crl(p, *(_files.read_bytes(p[option]) for option in (
-                "ca_certificate_path", "ca_private_key_path", "ledger_path", "path")), check_mode=module.check_mode)
-            result = _module.apply_plan(module, plan, {p["path"]: _plan.CRL_MODE})
-        return {**result, "newly_revoked": plan.newly_revoked}
-
-    _module.run(module, ensure)
+    run_module("crl")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ version_added: "0.1.0"
 description:
   - Writes a passphrase-protected PKCS#12 bundle with the client's key, certificate and the CA
     certificate, for import into browsers, phones, Java and curl.
-  - Idempotent by content: the existing bundle is opened with O(passphrase) and rebuilt only when
+  - >-
+    Idempotent by content: the existing bundle is opened with O(passphrase) and rebuilt only when
     its key, certificate, CA, friendly name or encryption profile differ, or the passphrase no
     longer opens it. RV(reissue_reason) says which.
 author: mtls.nginx contributors
@@ -91,41 +92,11 @@ reissue_reason:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _module
-from ansible_collections.mtls.nginx.plugins.module_utils._module import plan as _plan
-from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, OWNERSHIP_ARGS
-
-INPUTS = ("certificate_path", "private_key_path", "ca_certificate_path")
+from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True},
-            "certificate_path": {"type": "path"},
-            "private_key_path": {"type": "path"},
-            "ca_certificate_path": {"type": "path"},
-            "passphrase": {"type": "str", "no_log": True},
-            "friendly_name": {"type": "str"},
-            "encryption": {"type": "str", "default": "modern", "choices": list(ENCRYPTIONS)},
-            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-            **OWNERSHIP_ARGS,
-        },
-        required_if=[("state", "present", [*INPUTS, "passphrase"])],
-        supports_check_mode=True,
-    )
-    p = module.params
-
-    def ensure():
-        if p["state"] == "absent":
-            return _module.remove_files(module, [p["path"]])
-        plan = _plan.plan_bundle(p, *(_files.read_bytes(p[option]) for option in (*INPUTS, "path")),
-                                 check_mode=module.check_mode)
-        return _module.apply_plan(module, plan, {p["path"]: _plan.BUNDLE_MODE})
-
-    _module.run(module, ensure)
+    run_module("pkcs12_bundle")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ extends_documentation_fragment:
   - mtls.nginx.common.attributes
 options:
   certificate_path:
-    description: Path of the certificate (PEM).
+    description:
+      - Path of the certificate (PEM).
+      - Missing directories of O(certificate_path) and O(private_key_path) are created with mode V(0700).
     type: path
     required: true
   private_key_path:
@@ -83,38 +85,11 @@ reissue_reason:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _module
-from ansible_collections.mtls.nginx.plugins.module_utils._module import plan as _plan
-from ansible_collections.mtls.nginx.plugins.module_utils._common import CERTIFICATE_ARGS, KEY_ARGS, OWNERSHIP_ARGS
+from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "certificate_path": {"type": "path", "required": True},
-            "private_key_path": {"type": "path", "required": True},
-            "common_name": {"type": "str", "required": True},
-            "dns_names": {"type": "list", "elements": "str", "default": []},
-            "ip_addresses": {"type": "list", "elements": "str", "default": []},
-            "valid_days": {"type": "int", "default": 825},
-            "renew_before_days": {"type": "int", "default": 30},
-            **KEY_ARGS,
-            **CERTIFICATE_ARGS,
-            **OWNERSHIP_ARGS,
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-
-    def ensure():
-        managed = {p["private_key_path"]: _plan.KEY_MODE, p["certificate_path"]: _plan.cert_mode(p)}
-        plan = _plan.plan_server(p, _files.read_bytes(p["private_key_path"]), _files.read_bytes(p["certificate_path"]),
-                                 module.check_mode)
-        return _module.apply_plan(module, plan, managed)
-
-    _module.run(module, ensure)
+    run_module("server_cert")
 
 
 if __name__ == "__main__":

@@ -248,6 +248,15 @@ def test_bad_input_fails_naming_the_option(run_module, pki, name, bad, fragment)
     assert snapshot(pki) == before
 
 
+@pytest.mark.parametrize("name", ["ca_root", "server_cert"])
+def test_own_directories_are_created_owner_only(run_module, pki, name):
+    base = pki / "new" / "deeper"
+    args = {"certificate_path": str(base / "x.crt"), "private_key_path": str(base / "x.key"), "common_name": "localhost"}
+    assert run_module(name, args, check=True)["changed"] and not (pki / "new").exists()
+    assert run_module(name, args)["changed"]
+    assert mode_of(pki / "new") == mode_of(base) == 0o700
+
+
 def test_unwritable_directory_fails_before_writing(run_module, pki):
     run_module("ca_root", ca_args(pki))
     result = run_module("client_cert", client_args(pki, private_key_path=str(pki / "missing/alice.key")))

@@ -1,0 +1,150 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""What each module does, as a function of (validated parameters, check mode, diff mode).
+
+The same function runs inside the module (plugins/modules) or, for a task on the control node,
+in the controller process itself (plugins/action): no AnsibleModule here. Failures raise
+MtlsError with a message that names the option and the fix.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger
+from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors
+from ansible_collections.mtls.nginx.plugins.module_utils._specs import BUNDLE_INPUTS
+
+read = _files.read_bytes
+
+
+def _apply(p, the_plan, managed, check_mode, diff):
+    """Write what the plan says; the result every module returns about it."""
+    # In check mode new material is not generated, so the reason alone says a write is due.
+    changed = _files.apply(the_plan.writes, managed, p["owner"], p["group"], check_mode) or the_plan.reason is not None
+    result = {"changed": changed, **(the_plan.after or {})}
+    if the_plan.reason:
+        result["reissue_reason"] = the_plan.reason
+    if diff:
+        result["diff"] = the_plan.diff()
+    return result
+
+
+def _remove(paths, check_mode, diff):
+    removed = _files.remove_all(paths, check_mode)
+    result = {"changed": bool(removed)}
+    if diff:
+        result["diff"] = {"before": "".join(f"{path}: present\n" for path in removed), "after": ""}
+    return result
+
+
+def _ledger_lock(path):
+    """The ledger's lock when the module keeps one: plan and writes happen under it."""
+    return _ledger.locked(path) if path else contextlib.nullcontext()
+
+
+def _load_ledger(p):
+    return _ledger.parse(read(p["ledger_path"]), p["ledger_path"]) if p["ledger_path"] else None
+
+
+def _load_ca(p):
+    return plan.load_ca(read(p["ca_certificate_path"]), read(p["ca_private_key_path"]), p)
+
+
+def _leaf_files(p):
+    return {p["private_key_path"]: plan.KEY_MODE, p["certificate_path"]: plan.cert_mode(p)}
+
+
+def _apply_own_dirs(p, the_plan, managed, check_mode, diff):
+    """_apply, creating the files' missing directories first (mode 0700): ca_root and server_cert own theirs."""
+    if the_plan.writes and not check_mode:
+        for path in managed:
+            _files.make_dirs(os.path.dirname(os.path.abspath(path)))
+    return _apply(p, the_plan, managed, check_mode, diff)
+
+
+def ca_root(p, check_mode, diff):
+    the_plan = plan.plan_ca(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode)
+    return _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
+
+
+def server_cert(p, check_mode, diff):
+    the_plan = plan.plan_server(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode)
+    return _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
+
+
+def client_cert(p, check_mode, diff):
+    if p["state"] == "absent":
+        return _remove([p["private_key_path"], p["certificate_path"]], check_mode, diff)
+    managed = _leaf_files(p)
+    p = {**p, "name": p["name"] or os.path.splitext(os.path.basename(p["certificate_path"]))[0]}
+    with _ledger_lock(p["ledger_path"]):
+        ledger = _load_ledger(p)
+        the_plan = plan.plan_client(p, _load_ca(p), read(p["private_key_path"]), read(p["certificate_path"]),
+                                    check_mode=check_mode, ledger=ledger)
+        if the_plan.ledger is not None:
+            the_plan.writes.append((p["ledger_path"], _ledger.dump(the_plan.ledger), plan.LEDGER_MODE))
+        return _apply(p, the_plan, managed, check_mode, diff)
+
+
+def pkcs12_bundle(p, check_mode, diff):
+    if p["state"] == "absent":
+        return _remove([p["path"]], check_mode, diff)
+    the_plan = plan.plan_bundle(p, *(read(p[option]) for option in (*BUNDLE_INPUTS, "path")), check_mode=check_mode)
+    return _apply(p, the_plan, {p["path"]: plan.BUNDLE_MODE}, check_mode, diff)
+
+
+def crl(p, check_mode, diff):
+    with _ledger_lock(p["ledger_path"]):
+        the_plan = plan.plan_crl(p, *(read(p[option]) for option in (
+            "ca_certificate_path", "ca_private_key_path", "ledger_path", "path")), check_mode=check_mode)
+        result = _apply(p, the_plan, {p["path"]: plan.CRL_MODE}, check_mode, diff)
+    return {**result, "newly_revoked": the_plan.newly_revoked}
+
+
+def clients(p, check_mode, diff):
+    errors = client_name_errors(p["clients"])
+    if errors:
+        raise MtlsError("; ".join(errors))
+    ca_data = read(p["ca_certificate_path"])
+    with _ledger_lock(p["ledger_path"]):
+        ledger = _load_ledger(p)
+        ca = plan.load_ca(ca_data, read(p["ca_private_key_path"]), p)
+        plans, new_ledger = plan.plan_clients(p, ca, ca_data, read, check_mode, ledger=ledger)
+        return _apply_clients(p, plans, new_ledger if new_ledger != ledger else None, check_mode, diff)
+
+
+def _apply_clients(p, plans, ledger, check_mode, diff):
+    """Write what plan_clients decided for every user (and the ledger once); the per-user report."""
+    writes, managed, report, diff_before, diff_after = [], {}, [], [], []
+    for name, cert_plan, bundle_plan in plans:
+        files = plan.client_files(p["clients_dir"], name)
+        managed.update({files["private_key_path"]: plan.KEY_MODE, files["certificate_path"]: plan.cert_mode({}),
+                        files["path"]: plan.BUNDLE_MODE})
+        writes += cert_plan.writes + bundle_plan.writes
+        entry = {"name": name, "changed": bool(cert_plan.reason or bundle_plan.reason), **(cert_plan.after or {})}
+        if cert_plan.reason:
+            entry["reissue_reason"] = cert_plan.reason
+        if bundle_plan.reason:
+            entry["bundle_reason"] = bundle_plan.reason
+        report.append(entry)
+        if entry["changed"]:
+            cert_diff = cert_plan.diff()
+            diff_before.append(f"[{name}]\n{cert_diff['before']}")
+            diff_after.append(f"[{name}]\n{cert_diff['after']}" + (f"bundle: {bundle_plan.reason}\n" if bundle_plan.reason else ""))
+    if ledger is not None:
+        writes.append((p["ledger_path"], _ledger.dump(ledger), plan.LEDGER_MODE))
+    if writes and not check_mode:
+        for directory in sorted({os.path.dirname(path) for path, _, _ in writes}):
+            _files.make_dirs(directory)  # clients_dir and each user's directory: owner only
+    changed = _files.apply(writes, managed, p["owner"], p["group"], check_mode)
+    changed = changed or any(entry["changed"] for entry in report)
+    result = {"changed": changed, "clients": report}
+    if diff:
+        result["diff"] = {"before": "".join(diff_before), "after": "".join(diff_after)}
+    return result
+
+
+ENSURE = {"ca_root": ca_root, "client_cert": client_cert, "server_cert": server_cert,
+          "pkcs12_bundle": pkcs12_bundle, "crl": crl, "clients": clients}
