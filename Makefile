@@ -31,6 +31,7 @@ link:
 lint: venv
 	yamllint --strict .
 	ansible-lint
+	scripts/check-package.sh
 
 unit: venv
 	pytest -q tests/unit

@@ -23,7 +23,7 @@ options:
   key_type:
     description:
       - Algorithm of a new private key. V(ec) is NIST P-256, V(rsa) uses O(key_size) bits.
-      - An existing key of another type is never replaced silently; the module fails unless O(force=true).
+      - An existing key of another type is never replaced silently; the module fails and says how to fix it.
     type: str
     choices: [ec, rsa, ed25519]
     default: ec

@@ -2,11 +2,16 @@
 """Names shared by the modules and their logic; no third-party imports."""
 from __future__ import annotations
 
+import re
+
 KEY_TYPES = ("ec", "rsa", "ed25519")
 ENCRYPTIONS = ("modern", "compatible")
 # RFC 5280 reason codes, by the names cryptography's x509.ReasonFlags uses.
 REVOKE_REASONS = ("unspecified", "key_compromise", "affiliation_changed", "superseded",
                   "cessation_of_operation", "privilege_withdrawn")
+
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class MtlsError(Exception):

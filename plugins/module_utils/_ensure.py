@@ -136,7 +136,7 @@ def _apply_clients(p, plans, ledger, check_mode, diff):
     if ledger is not None:
         writes.append((p["ledger_path"], _ledger.dump(ledger), plan.LEDGER_MODE))
     if writes and not check_mode:
-        for directory in sorted({os.path.dirname(path) for path, _, _ in writes}):
+        for directory in sorted({os.path.dirname(path) for path, _data, _mode in writes}):
             _files.make_dirs(directory)  # clients_dir and each user's directory: owner only
     changed = _files.apply(writes, managed, p["owner"], p["group"], check_mode)
     changed = changed or any(entry["changed"] for entry in report)

@@ -128,8 +128,8 @@ def apply(writes, managed, owner=None, group=None, check_mode=False):
     Every target directory is checked before the first write, so bad input changes no file.
     """
     uid, gid = resolve_owner(owner, group)
-    written = {path for path, _, _ in writes}
-    for path, _, _ in writes:
+    written = {path for path, _data, _mode in writes}
+    for path in written:
         check_writable_dir(path, path, check_mode)
     fixes = [(path, mode) for path, mode in managed.items()
              if path not in written and os.path.exists(path) and attributes_differ(path, mode, uid, gid)]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import REVOKE_REASONS
-from ansible_collections.mtls.nginx.plugins.module_utils._x509 import EMAIL_RE
+from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, REVOKE_REASONS
 
 CLIENT_STATES = ("present", "revoked", "absent")
 CLIENT_FIELDS = {"name", "common_name", "email", "valid_days", "renew_before_days", "state", "p12_passphrase",

@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import REVOKE_REASONS as REASONS
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 
 VERSION = 1
@@ -106,7 +105,7 @@ def revocations_due(ledger, clients, revoke_unlisted, now):
 def revoke(ledger, due, now):
     """A new ledger with the certificates in due [(serial, name, reason)] marked revoked."""
     new = copy.deepcopy(ledger)
-    reasons = {serial: reason for serial, _, reason in due}
+    reasons = {serial: reason for serial, _name, reason in due}
     for entry in new["certificates"]:
         if entry["serial"] in reasons:
             entry.update(status="revoked", revoked_at=now.isoformat(), reason=reasons[entry["serial"]])

@@ -2,10 +2,12 @@
 """PKCS#12 bundles: build them in a named encryption profile and tell which profile a bundle has."""
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
+try:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+except ImportError:  # see _x509.CRYPTOGRAPHY_IMPORT_ERROR
+    pass
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import public_key_der
 
 # OpenSSL 3's default iteration count; the passphrase protects the bundle in transit only.
@@ -121,7 +123,7 @@ def _expect(item, tag):
 
 
 def _oid(data, item):
-    _, start, end = _expect(item, 0x06)
+    start, end = _expect(item, 0x06)[1:]
     raw = data[start:end]
     first = raw[0]
     parts = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
@@ -136,7 +138,7 @@ def _oid(data, item):
 
 def _algorithm(data, item):
     """An AlgorithmIdentifier as a tuple: PBES2 spelled out as (pbes2, kdf, prf, cipher)."""
-    _, start, end = _expect(item, 0x30)
+    start, end = _expect(item, 0x30)[1:]
     fields = _children(data, start, end)
     oid = _oid(data, fields[0])
     if oid != _OID_PBES2:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from cryptography.x509.oid import NameOID
-
 from ansible_collections.mtls.nginx.plugins.module_utils import _ledger, _pkcs12
+from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, REVOKE_REASONS
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     PkiError,
     UnreadableKeyError,
@@ -38,7 +37,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     load_certificate,
     load_crl,
     load_private_key,
-    name_attribute,
+    name_field,
     public_key_der,
     server_reissue_reason,
     subject_errors,
@@ -81,8 +80,8 @@ class Plan:
 def _diff_text(info, reason=None):
     if not info:
         return "" if reason is None else f"(will be issued: {reason})\n"
-    lines = [f"{k}: {info[k]}" for k in ("subject", "serial_number", "not_after", "friendly_name", "encryption", "crl_number",
-                                              "next_update", "revoked") if k in info]
+    keys = ("subject", "serial_number", "not_after", "friendly_name", "encryption", "crl_number", "next_update", "revoked")
+    lines = [f"{k}: {info[k]}" for k in keys if k in info]
     if reason:
         lines.append(f"reason: {reason}")
     return "\n".join(lines) + "\n"
@@ -95,7 +94,7 @@ def _fail_on(errors):
 
 def _existing_key(data, path, key_type, key_size, what):
     try:
-        key, _ = load_private_key(data, None, path, "private_key_path")
+        key = load_private_key(data, None, path, "private_key_path")[0]
     except UnreadableKeyError as exc:
         raise PkiError(f"private_key_path: {exc}; restore it, or set force: true to replace it"
                        f" (the {what} certificate is reissued with the new key)") from None
@@ -196,7 +195,7 @@ def load_ca(ca_cert_data, ca_key_data, p):
     if ca_key_data is None:
         raise PkiError(f"ca_private_key_path: no CA key at {p['ca_private_key_path']}")
     ca_cert = load_certificate(ca_cert_data, p["ca_certificate_path"])
-    ca_key, _ = load_private_key(ca_key_data, p["ca_passphrase"], p["ca_private_key_path"], "ca_passphrase")
+    ca_key = load_private_key(ca_key_data, p["ca_passphrase"], p["ca_private_key_path"], "ca_passphrase")[0]
     if public_key_der(ca_key) != public_key_der(ca_cert):
         raise PkiError(f"ca_private_key_path: {p['ca_private_key_path']} is not the key of the CA certificate"
                        f" {p['ca_certificate_path']}; point both options at the same CA")
@@ -222,8 +221,8 @@ def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=N
     ca_cert, ca_key = ca
     subject = build_name(
         p["common_name"],
-        p["organization"] or name_attribute(ca_cert.subject, NameOID.ORGANIZATION_NAME),
-        p["country"] or name_attribute(ca_cert.subject, NameOID.COUNTRY_NAME),
+        p["organization"] or name_field(ca_cert.subject, "O"),
+        p["country"] or name_field(ca_cert.subject, "C"),
     )
     taken = _ledger.serials(ledger) if ledger is not None else ()
 
@@ -265,7 +264,7 @@ def plan_clients(p, ca, ca_data, read, check_mode=False, now=None, ledger=None):
         if check_mode and cert_plan.reason:
             bundle_plan = Plan(reason="certificate changed")  # nothing was issued to compare with
         else:
-            new = {path: data for path, data, _ in cert_plan.writes}
+            new = {path: data for path, data, _mode in cert_plan.writes}
             bp = {**files, "passphrase": client.get("p12_passphrase"), "encryption": p["encryption"],
                   "friendly_name": None, "ca_certificate_path": p["ca_certificate_path"]}
             bundle_plan = plan_bundle(bp, new.get(files["certificate_path"]) or read(files["certificate_path"]),
@@ -325,18 +324,18 @@ def plan_server(p, key_data, cert_data, check_mode=False, now=None):
 def plan_bundle(p, cert_data, key_data, ca_data, bundle_data, check_mode=False):
     if not p["passphrase"]:
         raise PkiError("passphrase must not be empty: it protects the private key inside the bundle")
-    if p["encryption"] not in _pkcs12.ENCRYPTIONS:
-        raise PkiError(f"encryption must be one of {', '.join(_pkcs12.ENCRYPTIONS)}, got {p['encryption']!r}")
+    if p["encryption"] not in ENCRYPTIONS:
+        raise PkiError(f"encryption must be one of {', '.join(ENCRYPTIONS)}, got {p['encryption']!r}")
     for option, data in (("certificate_path", cert_data), ("private_key_path", key_data), ("ca_certificate_path", ca_data)):
         if data is None:
             raise PkiError(f"{option}: {p[option]} does not exist; issue it with mtls.nginx.client_cert first")
     cert = load_certificate(cert_data, p["certificate_path"])
-    key, _ = load_private_key(key_data, None, p["private_key_path"], "private_key_path")
+    key = load_private_key(key_data, None, p["private_key_path"], "private_key_path")[0]
     if public_key_der(key) != public_key_der(cert):
         raise PkiError(f"private_key_path: {p['private_key_path']} is not the key of {p['certificate_path']};"
                        " reissue the certificate with mtls.nginx.client_cert")
     ca_certs = [load_certificate(ca_data, p["ca_certificate_path"])]
-    friendly_name = p["friendly_name"] or name_attribute(cert.subject, NameOID.COMMON_NAME) or ""
+    friendly_name = p["friendly_name"] or name_field(cert.subject, "CN") or ""
     wanted = {"subject": cert.subject.rfc4514_string(), "friendly_name": friendly_name, "encryption": p["encryption"]}
     plan = Plan()
     if bundle_data is None:
@@ -372,8 +371,8 @@ def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=Fal
         errors.append(f"refresh_before_days must be 0 to next_update_days - 1 ({p['next_update_days'] - 1}),"
                       f" got {p['refresh_before_days']}")
     for index, client in enumerate(p["clients"]):
-        if client.get("revoke_reason") not in (None, *_ledger.REASONS):
-            errors.append(f"clients[{index}].revoke_reason must be one of {', '.join(_ledger.REASONS)},"
+        if client.get("revoke_reason") not in (None, *REVOKE_REASONS):
+            errors.append(f"clients[{index}].revoke_reason must be one of {', '.join(REVOKE_REASONS)},"
                           f" got {client['revoke_reason']!r}")
     _fail_on(errors)
     ca_cert, ca_key = load_ca(ca_cert_data, ca_key_data, p)
@@ -403,7 +402,7 @@ def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=Fal
         plan.after = plan.before
     if plan.ledger != ledger and not check_mode:
         plan.writes.append((p["ledger_path"], _ledger.dump(plan.ledger), LEDGER_MODE))
-    plan.newly_revoked = sorted({name for _, name, _ in due})
+    plan.newly_revoked = sorted({name for _serial, name, _reason in due})
     return plan
 
 

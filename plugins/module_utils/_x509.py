@@ -11,13 +11,18 @@ import ipaddress
 import re
 import secrets
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, KEY_TYPES, MtlsError
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import KEY_TYPES, MtlsError
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError as exc:  # reported by the modules and plugins that need it
+    CRYPTOGRAPHY_IMPORT_ERROR = exc
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
 
 DEFAULT_RSA_KEY_SIZE = 3072
 MIN_RSA_KEY_SIZE = 2048
@@ -25,7 +30,6 @@ MAX_RSA_KEY_SIZE = 8192
 # New certificates start a little in the past so that a host whose clock lags the control
 # node's does not see them as "not yet valid".
 BACKDATE = datetime.timedelta(minutes=5)
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -189,7 +193,9 @@ def build_name(common_name, organization=None, country=None):
     return x509.Name(attributes)
 
 
-def name_attribute(name, oid):
+def name_field(name, field):
+    """The CN, O or C of an x509.Name, or None."""
+    oid = {"CN": NameOID.COMMON_NAME, "O": NameOID.ORGANIZATION_NAME, "C": NameOID.COUNTRY_NAME}[field]
     values = name.get_attributes_for_oid(oid)
     return values[0].value if values else None
 
@@ -297,7 +303,7 @@ def issue_server_certificate(key, subject, dns_names, ip_addresses, valid_days, 
 def extensions_match(cert, expected):
     """True when the certificate carries exactly the expected extensions, criticality included."""
     actual = {ext.oid: ext for ext in cert.extensions}
-    if set(actual) != {ext.oid for ext, _ in expected}:
+    if set(actual) != {ext.oid for ext, _critical in expected}:
         return False
     return all(actual[ext.oid].value == ext and actual[ext.oid].critical == critical
                for ext, critical in expected)

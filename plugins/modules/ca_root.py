@@ -21,7 +21,7 @@ description:
     A CA key or certificate that is unreadable, does not match, or has another subject is never
     replaced on its own: that would lock out every user. The module fails and says how to fix it;
     O(force=true) creates a new CA.
-author: mtls.nginx contributors
+author: mtls.nginx maintainers (@mtls-nginx)
 extends_documentation_fragment:
   - mtls.nginx.common.ownership
   - mtls.nginx.common.key

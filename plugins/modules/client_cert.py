@@ -21,7 +21,7 @@ description:
     (none for an Ed25519 CA).
   - An existing private key that is unreadable or of another type fails the module; O(force=true)
     replaces it.
-author: mtls.nginx contributors
+author: mtls.nginx maintainers (@mtls-nginx)
 extends_documentation_fragment:
   - mtls.nginx.common.ca
   - mtls.nginx.common.ownership
@@ -135,7 +135,6 @@ reissue_reason:
   type: str
 """
 
-import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 

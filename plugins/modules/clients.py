@@ -21,7 +21,7 @@ description:
     The same decisions as the single modules, per user: a certificate is reissued when it is
     missing, unreadable, revoked, expiring or no longer what was asked; a bundle is rebuilt when
     its content, passphrase or encryption profile differs. RV(clients) reports each user.
-author: mtls.nginx contributors
+author: mtls.nginx maintainers (@mtls-nginx)
 extends_documentation_fragment:
   - mtls.nginx.common.ca
   - mtls.nginx.common.ownership

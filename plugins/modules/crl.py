@@ -20,7 +20,7 @@ description:
     Idempotent: a new CRL only when the revoked set changes, the CA changed, or the current CRL's
     next update is within O(refresh_before_days). An expired CRL makes nginx reject every client,
     so run this at least daily (C(playbooks/refresh_crl.yml)).
-author: mtls.nginx contributors
+author: mtls.nginx maintainers (@mtls-nginx)
 extends_documentation_fragment:
   - mtls.nginx.common.ca
   - mtls.nginx.common.ownership

@@ -15,7 +15,7 @@ description:
     Idempotent by content: the existing bundle is opened with O(passphrase) and rebuilt only when
     its key, certificate, CA, friendly name or encryption profile differ, or the passphrase no
     longer opens it. RV(reissue_reason) says which.
-author: mtls.nginx contributors
+author: mtls.nginx maintainers (@mtls-nginx)
 extends_documentation_fragment:
   - mtls.nginx.common.ownership
   - mtls.nginx.common.attributes

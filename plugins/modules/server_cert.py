@@ -14,7 +14,7 @@ description:
     asked for; the certificate is reissued with the same key when they are not.
   - For production, give the server role a certificate from a public or corporate CA instead.
   - Clients trust this certificate directly (for example C(curl --cacert server.crt)).
-author: mtls.nginx contributors
+author: mtls.nginx maintainers (@mtls-nginx)
 extends_documentation_fragment:
   - mtls.nginx.common.ownership
   - mtls.nginx.common.key

@@ -15,12 +15,9 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+from ansible_collections.mtls.nginx.plugins.module_utils._ensure import ENSURE
 from ansible_collections.mtls.nginx.plugins.module_utils._specs import SPECS
-
-try:
-    from ansible_collections.mtls.nginx.plugins.module_utils._ensure import ENSURE
-except ImportError:  # cryptography is missing on the controller: the module reports it
-    ENSURE = None
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import CRYPTOGRAPHY_IMPORT_ERROR
 
 
 class ControllerAction(ActionBase):
@@ -30,7 +27,8 @@ class ControllerAction(ActionBase):
     _supports_async = False
 
     def _in_process(self):
-        return (ENSURE is not None and self._connection.transport == "local"
+        # Without cryptography on the controller, the module runs and reports it.
+        return (CRYPTOGRAPHY_IMPORT_ERROR is None and self._connection.transport == "local"
                 and not self._play_context.become)
 
     def run(self, tmp=None, task_vars=None):

@@ -143,7 +143,7 @@ def test_crl_reissue_reason(ca, change, expected):
 
 
 def test_crl_of_another_ca_is_reissued(ca):
-    cert, _ = ca
+    cert = ca[0]
     other_key = X.generate_key("ec")
     other = X.issue_ca_certificate(other_key, X.build_name("CRL CA"), 3650, NOW)
     crl = X.build_crl(other, other_key, REVOKED, 1, 30, NOW)

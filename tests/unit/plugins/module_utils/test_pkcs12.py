@@ -4,6 +4,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _pkcs12 as P
+from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS
 from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
 
 
@@ -16,7 +17,7 @@ def material():
     return key, cert, ca
 
 
-@pytest.fixture(scope="module", params=P.ENCRYPTIONS)
+@pytest.fixture(scope="module", params=ENCRYPTIONS)
 def bundle(request, material):
     key, cert, ca = material
     return request.param, P.build(key, cert, [ca], "alice", "pw", request.param)

@@ -154,7 +154,7 @@ class TestProfiles:
         assert cert.subject == cert.issuer == CA_NAME
 
     def test_client_profile(self, ca, alice):
-        ca_cert, _ = ca
+        ca_cert = ca[0]
         cert, key = alice
         bc = _ext(cert, x509.BasicConstraints)
         assert bc.critical and not bc.value.ca
@@ -168,14 +168,14 @@ class TestProfiles:
         cert.verify_directly_issued_by(ca_cert)
 
     def test_validity_window(self, alice):
-        cert, _ = alice
+        cert = alice[0]
         assert X.not_before(cert) == NOW - X.BACKDATE
         assert X.not_after(cert) == NOW + 365 * DAY
 
     def test_serials_are_random_and_large(self, ca):
         ca_cert, ca_key = ca
         serials = {X.issue_client_certificate(ca_cert, ca_key, ca_key.public_key(), ALICE, 1, now=NOW).serial_number
-                   for _ in range(20)}
+                   for _attempt in range(20)}
         assert len(serials) == 20
         assert all(64 <= s.bit_length() < 160 and s > 0 for s in serials)
 
@@ -242,7 +242,7 @@ def test_ca_renewal_window(ca, offset_days, renew, expected):
 
 
 def test_ca_profile_changed_for_foreign_ca(ca):
-    _, key = ca
+    key = ca[1]
     weak = (x509.CertificateBuilder().subject_name(CA_NAME).issuer_name(CA_NAME).public_key(key.public_key())
             .serial_number(7).not_valid_before(NOW - X.BACKDATE).not_valid_after(NOW + 3650 * DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
@@ -251,7 +251,7 @@ def test_ca_profile_changed_for_foreign_ca(ca):
 
 
 def test_describe(alice):
-    cert, _ = alice
+    cert = alice[0]
     info = X.describe(cert)
     assert info["subject"] == "CN=alice,O=Example Org,C=NL"
     assert int(info["serial_number"], 16) == cert.serial_number and info["serial_number"].isupper()

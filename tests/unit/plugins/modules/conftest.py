@@ -20,7 +20,7 @@ def run_module(tmp_path_factory):
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
             **args, "_ansible_check_mode": check, "_ansible_diff": diff, "_ansible_remote_tmp": str(scratch)}}))
         proc = subprocess.run([sys.executable, os.path.join(MODULES, f"{name}.py"), str(args_file)],
-                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": COLLECTIONS})
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": COLLECTIONS}, check=False)
         try:
             result = json.loads(proc.stdout)
         except ValueError:
