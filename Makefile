@@ -31,6 +31,8 @@ link:
 lint: venv
 	yamllint --strict .
 	ansible-lint
+	antsibull-changelog lint
+	python scripts/role-vars-doc.py --check
 	scripts/check-package.sh
 
 unit: venv

@@ -27,6 +27,11 @@ echo "package: ansible-doc renders every module, filter and role"
 (cd "$work" && ansible-playbook -i "$OLDPWD/examples/inventory" mtls.nginx.refresh_crl --syntax-check >/dev/null)
 echo "package: mtls.nginx.site and mtls.nginx.refresh_crl pass the syntax check by FQCN"
 
+# ansible-builder collects what an execution environment needs from meta/execution-environment.yml.
+ansible-builder introspect --sanitize "$work/collections" | grep -q "cryptography" \
+  || { echo "package: ansible-builder does not see the cryptography requirement" >&2; exit 1; }
+echo "package: ansible-builder introspect finds the execution environment's requirements"
+
 # ansible-test downloads its pip bootstrap script from a host outside PyPI; where that host is
 # out of reach, a stand-in installs Python's bundled pip and then what ansible-test asks for
 # from the package index (with this machine's CA bundle: ansible-test hides pip's config).
