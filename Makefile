@@ -13,7 +13,7 @@ IMAGE := mtls-nginx-target:bookworm
 N ?= 200
 BENCH_VENV := .venv-bench
 
-.PHONY: venv link lint unit image molecule test demo demo-down bench clean
+.PHONY: venv link lint unit image molecule test demo demo-down demo-check bench clean
 
 venv: $(VENV)/.installed link
 
@@ -46,7 +46,10 @@ image:
 molecule: venv image
 	molecule test --all
 
-test: lint unit molecule
+demo-check: venv image
+	scripts/demo.sh check
+
+test: lint unit molecule demo-check
 
 demo: venv image
 	scripts/demo.sh up

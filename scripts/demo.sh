@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # `make demo` / `make demo-down`: nginx with mTLS in a local container, configured by site.yml.
+# `scripts/demo.sh check` (make demo-check, part of make test): the demo from scratch, twice,
+# asserting the second run changes nothing and what curl gets with and without a certificate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +16,25 @@ case "${1:-up}" in
     exit 0
     ;;
   up) ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  check)
+    "$0" down >/dev/null
+    rm -rf "$pki"
+    "$0" up | tee /tmp/mtls-demo-first.log
+    "$0" up | tee /tmp/mtls-demo-second.log
+    fail() { echo "demo check: $*" >&2; exit 1; }
+    grep -E '^(localhost|mtls-nginx-demo) +: ok=' /tmp/mtls-demo-second.log | grep -vq 'changed=0' \
+      && fail "the second run changed something"
+    body=$(curl -s --cacert "$pki/server/localhost.crt" "$url")
+    grep -q "A client certificate is required" <<<"$body" || fail "no certificate: not the 496 page"
+    for user in alice bob; do
+      code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/server/localhost.crt" \
+        --cert-type P12 --cert "$pki/clients/$user/$user.p12:$user-demo-p12" "$url")
+      [ "$code" = 200 ] || fail "$user got HTTP $code"
+    done
+    echo "demo check: second run changed nothing; no certificate -> 496 page; alice, bob -> 200"
+    exit 0
+    ;;
+  *) echo "usage: $0 up|down|check" >&2; exit 2 ;;
 esac
 
 if [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" != "true" ]; then
