@@ -1,12 +1,19 @@
 """What the scenario configured (its merged molecule.yml) and a small HTTPS client."""
+import base64
 import datetime
 import http.client
 import os
 import socket
 import ssl
 
+import tempfile
+
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 PROJECT_DIR = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 PKI_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "pki")
@@ -69,3 +76,72 @@ def port_open(port):
     with socket.socket() as sock:
         sock.settimeout(2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+# ---------------------------------------------------------------------------- certificates made by the tests
+
+def client_files(pki, name):
+    base = os.path.join(pki, "clients", name, name)
+    return f"{base}.crt", f"{base}.key"
+
+
+@pytest.fixture(scope="module")
+def port(inventory):
+    return inventory["mtls_listen_port"]
+
+
+@pytest.fixture(scope="module")
+def scratch():
+    with tempfile.TemporaryDirectory() as directory:
+        yield directory
+
+
+@pytest.fixture(scope="module")
+def our_ca(pki, inventory):
+    """The scenario's CA certificate and key, read on the control node."""
+    with open(os.path.join(pki, "ca", "ca.crt"), "rb") as handle:
+        cert = x509.load_pem_x509_certificate(handle.read())
+    with open(os.path.join(pki, "ca", "ca.key"), "rb") as handle:
+        key = serialization.load_pem_private_key(handle.read(), inventory["mtls_ca"]["passphrase"].encode())
+    return cert, key
+
+
+def new_key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def mint(issuer_name, issuer_key, subject="mallory", key=None, not_before=None, not_after=None,
+         ca=False, eku=(ExtendedKeyUsageOID.CLIENT_AUTH,), aki_from=None, extra=()):
+    """A certificate signed by issuer_key; each argument bends one rule nginx must enforce."""
+    key = key or new_key()
+    now = utcnow()
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, subject)]))
+               .issuer_name(issuer_name).public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(not_before or now - datetime.timedelta(hours=1))
+               .not_valid_after(not_after or now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+    if aki_from is not None:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(aki_from), critical=False)
+    for extension, critical in extra:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(issuer_key, hashes.SHA256()), key
+
+
+def write_pair(directory, name, cert, key, cert_der=None):
+    """Write a certificate (or raw DER, to send a damaged one) and its key as PEM files."""
+    cert_path, key_path = os.path.join(directory, f"{name}.crt"), os.path.join(directory, f"{name}.key")
+    with open(cert_path, "wb") as handle:
+        if cert_der is not None:
+            body = base64.encodebytes(cert_der).replace(b"\n", b"")
+            lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+            handle.write(b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n")
+        else:
+            handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return cert_path, key_path
