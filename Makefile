@@ -43,7 +43,16 @@ image:
 	scripts/build-image.sh bookworm
 	scripts/build-image.sh trixie
 
-molecule: venv image
+# sslyze pins its own cryptography: it gets an environment of its own, used by the TLS policy test.
+SSLYZE_VENV := .venv-sslyze
+export MTLS_SSLYZE_PYTHON := $(CURDIR)/$(SSLYZE_VENV)/bin/python
+
+$(SSLYZE_VENV)/.installed:
+	python3 -m venv $(SSLYZE_VENV)
+	$(SSLYZE_VENV)/bin/python -m pip install --quiet 'sslyze>=6.1,<7'
+	touch $@
+
+molecule: venv image $(SSLYZE_VENV)/.installed
 	molecule test --all
 
 demo-check: venv image
@@ -68,4 +77,4 @@ $(BENCH_VENV)/.installed: bench/requirements.txt
 	touch $@
 
 clean: demo-down
-	rm -rf $(VENV) $(BENCH_VENV) .collections examples/pki bench/out
+	rm -rf $(VENV) $(BENCH_VENV) $(SSLYZE_VENV) .collections examples/pki bench/out

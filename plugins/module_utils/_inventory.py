@@ -13,6 +13,7 @@ CLIENT_FIELDS = {"name", "common_name", "email", "valid_days", "renew_before_day
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*$")
+LOCATION_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
 
 
@@ -63,9 +64,32 @@ def client_errors(clients):
     return errors
 
 
-def server_errors(server_name, listen_port=443, listen_address="*", upstream=""):
+def location_errors(locations):
+    """Problems in mtls_locations: [{path, allow: [client names]}], rendered as nginx locations."""
+    errors, seen = [], set()
+    for index, location in enumerate(locations or []):
+        where = f"mtls_locations[{index}]"
+        if not isinstance(location, dict):
+            errors.append(f"{where} must be a mapping with a path and an allow list")
+            continue
+        path = location.get("path")
+        if not isinstance(path, str) or not LOCATION_PATH_RE.match(path) or path == "/":
+            errors.append(f"{where}.path must be a URL path below / such as /admin (letters, digits, . _ ~ - /), got {path!r}")
+        elif path in seen:
+            errors.append(f"{where}.path {path} is listed twice")
+        seen.add(path)
+        allow = location.get("allow")
+        if not isinstance(allow, list) or not allow or not all(isinstance(n, str) and NAME_RE.match(n) for n in allow):
+            errors.append(f"{where}.allow must be a non-empty list of client names, got {allow!r}")
+        unknown = sorted(set(location) - {"path", "allow"})
+        if unknown:
+            errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
+    return errors
+
+
+def server_errors(server_name, listen_port=443, listen_address="*", upstream="", locations=None):
     """Problems in the server variables; they end up in nginx syntax, so nothing may inject directives."""
-    errors = []
+    errors = location_errors(locations)
     if not isinstance(server_name, str) or not SERVER_NAME_RE.match(server_name) or len(server_name) > 253:
         errors.append(f"mtls_server_name must be a host name such as www.example.org, got {server_name!r}")
     if not isinstance(listen_port, int) or isinstance(listen_port, bool) or not 1 <= listen_port <= 65535:

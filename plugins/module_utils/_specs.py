@@ -50,7 +50,7 @@ SPECS = {
         "common_name": {"type": "str", "required": True},
         "dns_names": {"type": "list", "elements": "str", "default": []},
         "ip_addresses": {"type": "list", "elements": "str", "default": []},
-        "valid_days": {"type": "int", "default": 825},
+        "valid_days": {"type": "int", "default": 365},
         "renew_before_days": {"type": "int", "default": 30},
         **_KEY, **_CERTIFICATE, **_OWNERSHIP,
     }},

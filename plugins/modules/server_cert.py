@@ -46,7 +46,7 @@ options:
     elements: str
     default: []
   valid_days:
-    default: 825
+    default: 365
   renew_before_days:
     default: 30
 """

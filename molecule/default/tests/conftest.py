@@ -2,9 +2,12 @@
 import base64
 import datetime
 import http.client
+import json
 import os
+import re
 import socket
 import ssl
+import subprocess
 
 import tempfile
 
@@ -33,6 +36,22 @@ def inventory():
 @pytest.fixture(scope="session")
 def pki():
     return PKI_DIR
+
+
+def converge(extra_vars):
+    """Rerun the product's playbook with extra variables; returns the PLAY RECAP lines."""
+    extra = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "test-vars.json")
+    with open(extra, "w", encoding="utf-8") as handle:
+        json.dump(extra_vars, handle)
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": os.path.join(PROJECT_DIR, ".collections"),
+           "ANSIBLE_CONFIG": os.path.join(PROJECT_DIR, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"@{extra}",
+         os.path.join(PROJECT_DIR, "molecule", "default", "converge.yml")],
+        capture_output=True, text=True, env=env, cwd=PROJECT_DIR, check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    return [line for line in plain.splitlines() if re.search(r"\s:\s+ok=\d+", line)]
 
 
 class Response:

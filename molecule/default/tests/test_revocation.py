@@ -5,18 +5,13 @@ dropped from the inventory, erin is revoked after opening a TLS session that she
 resume. alice and bob must keep working, and nginx must have been reloaded, not restarted.
 """
 import datetime
-import json
 import os
-import re
 import socket
 import ssl
-import subprocess
 
 import pytest
-from conftest import PKI_DIR, PROJECT_DIR, https_get, utcnow
+from conftest import PKI_DIR, converge, https_get, utcnow
 from cryptography import x509
-
-CONVERGE = os.path.join(PROJECT_DIR, "molecule", "default", "converge.yml")
 
 
 def client_pair(name):
@@ -45,22 +40,6 @@ def nginx_master_pid(host):
     return host.file("/run/nginx.pid").content_string.strip()
 
 
-def converge(clients):
-    """Rerun the product's playbook with another client list; returns the PLAY RECAP lines."""
-    extra = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "revocation-vars.json")
-    with open(extra, "w", encoding="utf-8") as handle:
-        json.dump({"mtls_clients": clients}, handle)
-    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": os.path.join(PROJECT_DIR, ".collections"),
-           "ANSIBLE_CONFIG": os.path.join(PROJECT_DIR, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
-    result = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"@{extra}",
-         CONVERGE],
-        capture_output=True, text=True, env=env, cwd=PROJECT_DIR, check=False)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
-    return [line for line in plain.splitlines() if re.search(r"\s:\s+ok=\d+", line)]
-
-
 @pytest.fixture(scope="module")
 def revoked_world(host, inventory):
     port = inventory["mtls_listen_port"]
@@ -74,8 +53,8 @@ def revoked_world(host, inventory):
     wanted = [clients["alice"], clients["bob"],
               {**clients["carol"], "state": "revoked", "revoke_reason": "key_compromise"},
               {**clients["erin"], "state": "revoked"}]  # dave is no longer listed at all
-    first = converge(wanted)
-    second = converge(wanted)
+    first = converge({"mtls_clients": wanted})
+    second = converge({"mtls_clients": wanted})
     return {"port": port, "erin": erin, "erin_session": session, "pid_before": pid_before, "serials": serials,
             "first": first, "second": second}
 

@@ -67,3 +67,26 @@ def test_server_errors(args, fragment):
 
 def test_filters_are_registered():
     assert FilterModule().filters() == {"client_errors": client_errors, "server_errors": server_errors}
+
+
+@pytest.mark.parametrize("locations, fragment", [
+    (None, None),
+    ([], None),
+    ([{"path": "/admin", "allow": ["alice"]}, {"path": "/ops/reports", "allow": ["bob", "carol.ops"]}], None),
+    ([{"path": "/admin; return 200", "allow": ["alice"]}], "mtls_locations[0].path must be a URL path"),
+    ([{"path": "/admin {", "allow": ["alice"]}], "mtls_locations[0].path must be a URL path"),
+    ([{"path": "/", "allow": ["alice"]}], "mtls_locations[0].path must be a URL path below /"),
+    ([{"path": "admin", "allow": ["alice"]}], "mtls_locations[0].path must be a URL path"),
+    ([{"path": "/a", "allow": ["alice"]}, {"path": "/a", "allow": ["bob"]}], "mtls_locations[1].path /a is listed twice"),
+    ([{"path": "/admin", "allow": []}], "mtls_locations[0].allow must be a non-empty list"),
+    ([{"path": "/admin", "allow": ["alice; deny all"]}], "mtls_locations[0].allow must be a non-empty list"),
+    ([{"path": "/admin", "allow": "alice"}], "mtls_locations[0].allow must be a non-empty list"),
+    ([{"path": "/admin", "allow": ["alice"], "deny": ["bob"]}], "mtls_locations[0] has unknown fields deny"),
+    (["/admin"], "mtls_locations[0] must be a mapping"),
+])
+def test_location_errors(locations, fragment):
+    errors = server_errors("www.example.org", 443, "*", "", locations)
+    if fragment is None:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and fragment in errors[0], errors

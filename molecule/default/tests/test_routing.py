@@ -1,0 +1,91 @@
+"""nginx in front of an application: the verified identity in headers, authorization by path.
+
+Runs after the revocation test (alphabetical order); reconfigures the server with an upstream
+(a small echo application on the control node, reached over the shared host network) and an
+/admin path for alice only, then requests it for real.
+"""
+import hashlib
+import http.server
+import json
+import threading
+
+import pytest
+from conftest import client_files, converge, https_get
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+UPSTREAM_PORT = 18080
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the headers it received, as a JSON list of pairs."""
+
+    def do_GET(self):  # noqa: N802 (the name http.server wants)
+        body = json.dumps({"path": self.path, "headers": list(self.headers.items())}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def routed(inventory):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", UPSTREAM_PORT), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    clients = [c for c in inventory["mtls_clients"] if c["name"] in ("alice", "bob")]
+    converge({"mtls_clients": clients, "mtls_upstream": f"http://127.0.0.1:{UPSTREAM_PORT}",
+              "mtls_locations": [{"path": "/admin", "allow": ["alice"]}]})
+    yield inventory["mtls_listen_port"]
+    server.shutdown()
+
+
+def received(response):
+    assert response.status == 200, response
+    data = json.loads(response.body)
+    headers = {}
+    for name, value in data["headers"]:
+        headers.setdefault(name.lower(), []).append(value)
+    return data["path"], headers
+
+
+SPOOFED = {"X-SSL-Client-Name": "bob", "X-SSL-Client-Verify": "SUCCESS", "X-SSL-Client-Serial": "01",
+           "X-SSL-Client-Fingerprint": "00" * 32, "X-SSL-Client-S-DN": "CN=bob", "X-SSL-Client-Cert": "forged"}
+
+
+def test_upstream_gets_the_verified_identity_and_not_the_clients_own(routed, pki):
+    cert_path, key_path = client_files(pki, "alice")
+    with open(cert_path, "rb") as handle:
+        cert = x509.load_pem_x509_certificate(handle.read())
+    _path, headers = received(https_get(routed, cert_path, key_path, headers=SPOOFED))
+    assert headers["x-ssl-client-verify"] == ["SUCCESS"]
+    assert headers["x-ssl-client-name"] == ["alice"]
+    assert headers["x-ssl-client-serial"] == [format(cert.serial_number, "X")]
+    assert headers["x-ssl-client-fingerprint"] == [hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()]
+    assert headers["x-ssl-client-s-dn"] == [cert.subject.rfc4514_string()]
+    assert "x-ssl-client-cert" not in headers  # not asked for, and the client's own is dropped
+
+
+def test_authorized_client_reaches_the_restricted_path(routed, pki):
+    path, headers = received(https_get(routed, *client_files(pki, "alice"), path="/admin/reports"))
+    assert path == "/admin/reports" and headers["x-ssl-client-name"] == ["alice"]
+
+
+def test_other_client_gets_the_403_page_on_the_restricted_path(routed, pki):
+    response = https_get(routed, *client_files(pki, "bob"), path="/admin/reports")
+    assert response.status == 403
+    assert "Your certificate is valid, but not for this page" in response.body and "bob" in response.body
+
+
+def test_other_client_still_reaches_the_rest(routed, pki):
+    path, headers = received(https_get(routed, *client_files(pki, "bob"), path="/reports"))
+    assert path == "/reports" and headers["x-ssl-client-name"] == ["bob"]
+
+
+def test_no_certificate_never_reaches_the_application(routed):
+    response = https_get(routed, path="/admin/reports")
+    assert response.status == 496 and "A client certificate is required" in response.body
