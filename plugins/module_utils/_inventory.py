@@ -64,8 +64,8 @@ def client_errors(clients):
     return errors
 
 
-def location_errors(locations):
-    """Problems in mtls_locations: [{path, allow: [client names]}], rendered as nginx locations."""
+def location_errors(locations, verify_client="on"):
+    """Problems in mtls_locations: [{path, allow: [client names]} or {path, public: true}]."""
     errors, seen = [], set()
     for index, location in enumerate(locations or []):
         where = f"mtls_locations[{index}]"
@@ -78,18 +78,25 @@ def location_errors(locations):
         elif path in seen:
             errors.append(f"{where}.path {path} is listed twice")
         seen.add(path)
-        allow = location.get("allow")
-        if not isinstance(allow, list) or not allow or not all(isinstance(n, str) and NAME_RE.match(n) for n in allow):
+        allow, public = location.get("allow"), location.get("public", False)
+        if public is not False and public is not True:
+            errors.append(f"{where}.public must be true or false, got {public!r}")
+        elif public and allow is not None:
+            errors.append(f"{where} is public (no certificate needed) and has an allow list; choose one")
+        elif public and verify_client != "optional":
+            errors.append(f"{where} is public, which needs mtls_verify_client: optional (now {verify_client!r})")
+        elif not public and (not isinstance(allow, list) or not allow
+                             or not all(isinstance(n, str) and NAME_RE.match(n) for n in allow)):
             errors.append(f"{where}.allow must be a non-empty list of client names, got {allow!r}")
-        unknown = sorted(set(location) - {"path", "allow"})
+        unknown = sorted(set(location) - {"path", "allow", "public"})
         if unknown:
             errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
     return errors
 
 
-def server_errors(server_name, listen_port=443, listen_address="*", upstream="", locations=None):
+def server_errors(server_name, listen_port=443, listen_address="*", upstream="", locations=None, verify_client="on"):
     """Problems in the server variables; they end up in nginx syntax, so nothing may inject directives."""
-    errors = location_errors(locations)
+    errors = location_errors(locations, verify_client)
     if not isinstance(server_name, str) or not SERVER_NAME_RE.match(server_name) or len(server_name) > 253:
         errors.append(f"mtls_server_name must be a host name such as www.example.org, got {server_name!r}")
     if not isinstance(listen_port, int) or isinstance(listen_port, bool) or not 1 <= listen_port <= 65535:

@@ -209,12 +209,13 @@ def client_params_errors(p):
             + email_errors(p["email"]))
 
 
-def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=None):
+def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=None, known=None):
     """Key and certificate of one client, signed by ca = (certificate, key) from load_ca.
 
     With a ledger: a certificate it lists as revoked is reissued, and the certificate after the
     run is recorded when it is not yet (plan.ledger is then the new ledger; writing it is the
-    caller's, once for all clients).
+    caller's, once for all clients). known: the ledger's index, kept up to date by the caller
+    over many clients.
     """
     now = now or utcnow()
     _fail_on(client_params_errors(p))
@@ -224,10 +225,12 @@ def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=N
         p["organization"] or name_field(ca_cert.subject, "O"),
         p["country"] or name_field(ca_cert.subject, "C"),
     )
-    taken = _ledger.serials(ledger) if ledger is not None else ()
+    if ledger is not None and known is None:
+        known = _ledger.index(ledger)
+    taken = known if known is not None else {}
 
     def reissue(cert, key):
-        if ledger is not None and _ledger.is_revoked(ledger, describe(cert)["serial_number"]):
+        if ledger is not None and _ledger.is_revoked(known, describe(cert)["serial_number"]):
             return "revoked"
         return client_reissue_reason(cert, key.public_key(), ca_cert, subject, p["email"],
                                      p["valid_days"], p["renew_before_days"], now)
@@ -237,7 +240,7 @@ def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=N
                           ca_cert, ca_key, key.public_key(), subject, p["valid_days"], p["email"], now, taken))
     if ledger is not None and plan.after and plan.after["serial_number"] not in taken:
         # A new certificate, or one issued before the ledger existed: either way it is recorded.
-        plan.ledger = _ledger.record(ledger, plan.after, p["name"])
+        plan.ledger = _ledger.record(ledger, plan.after, p["name"], known)
     return plan
 
 
@@ -254,12 +257,13 @@ def plan_clients(p, ca, ca_data, read, check_mode=False, now=None, ledger=None):
     """
     now = now or utcnow()
     plans = []
+    known = _ledger.index(ledger) if ledger is not None else None
     for client in p["clients"]:
         files = client_files(p["clients_dir"], client["name"])
         cp = {**p, **client, **files, "organization": None, "country": None, "force": False, "mode": None,
               "common_name": client.get("common_name") or client["name"]}
         cert_plan = plan_client(cp, ca, read(files["private_key_path"]), read(files["certificate_path"]),
-                                check_mode, now, ledger)
+                                check_mode, now, ledger, known)
         ledger = cert_plan.ledger if cert_plan.ledger is not None else ledger
         if check_mode and cert_plan.reason:
             bundle_plan = Plan(reason="certificate changed")  # nothing was issued to compare with

@@ -38,19 +38,23 @@ def pki():
     return PKI_DIR
 
 
-def converge(extra_vars):
-    """Rerun the product's playbook with extra variables; returns the PLAY RECAP lines."""
+def converge(extra_vars, *options, expect_success=True, output=None):
+    """Rerun the product's playbook with extra variables; returns the PLAY RECAP lines.
+
+    output, a list, receives the whole stdout (for checks of what a run prints)."""
     extra = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "test-vars.json")
     with open(extra, "w", encoding="utf-8") as handle:
         json.dump(extra_vars, handle)
     env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": os.path.join(PROJECT_DIR, ".collections"),
            "ANSIBLE_CONFIG": os.path.join(PROJECT_DIR, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
     result = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"@{extra}",
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"@{extra}", *options,
          os.path.join(PROJECT_DIR, "molecule", "default", "converge.yml")],
         capture_output=True, text=True, env=env, cwd=PROJECT_DIR, check=False)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert (result.returncode == 0) is expect_success, result.stdout[-4000:] + result.stderr[-2000:]
     plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    if output is not None:
+        output.append(plain + result.stderr)
     return [line for line in plain.splitlines() if re.search(r"\s:\s+ok=\d+", line)]
 
 

@@ -53,9 +53,10 @@ def revoked_world(host, inventory):
     wanted = [clients["alice"], clients["bob"],
               {**clients["carol"], "state": "revoked", "revoke_reason": "key_compromise"},
               {**clients["erin"], "state": "revoked"}]  # dave is no longer listed at all
-    first = converge({"mtls_clients": wanted})
+    verbose = []
+    first = converge({"mtls_clients": wanted}, "-vvv", output=verbose)
     second = converge({"mtls_clients": wanted})
-    return {"port": port, "erin": erin, "erin_session": session, "pid_before": pid_before, "serials": serials,
+    return {"verbose": verbose[0], "port": port, "erin": erin, "erin_session": session, "pid_before": pid_before, "serials": serials,
             "first": first, "second": second}
 
 
@@ -85,6 +86,15 @@ def test_nginx_was_reloaded_not_restarted(host, revoked_world):
 def test_rerun_after_revocation_changes_nothing(revoked_world):
     assert revoked_world["second"] and all("changed=0" in line for line in revoked_world["second"]), revoked_world["second"]
     assert any("changed=0" not in line for line in revoked_world["first"])
+
+
+def test_verbose_output_holds_no_secret(revoked_world, inventory):
+    """-vvv prints every module's arguments and results: passphrases and keys must not be there."""
+    output = revoked_world["verbose"]
+    secrets = [inventory["mtls_ca"]["passphrase"]] + [c["p12_passphrase"] for c in inventory["mtls_clients"]]
+    assert "ESTABLISH" in output or "<localhost>" in output  # it really was verbose
+    assert not [secret for secret in secrets if secret in output]
+    assert "PRIVATE KEY" not in output
 
 
 def test_deployed_crl_is_well_formed(host, revoked_world):

@@ -1,8 +1,9 @@
 """nginx in front of an application: the verified identity in headers, authorization by path.
 
 Runs after the revocation test (alphabetical order); reconfigures the server with an upstream
-(a small echo application on the control node, reached over the shared host network) and an
-/admin path for alice only, then requests it for real.
+(a small echo application on the control node, reached over the shared host network), an /admin
+path for alice only and, with optional verification, a /status path open without a certificate,
+then requests it for real.
 """
 import hashlib
 import http.server
@@ -10,7 +11,7 @@ import json
 import threading
 
 import pytest
-from conftest import client_files, converge, https_get
+from conftest import client_files, converge, https_get, mint, new_key, write_pair
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -39,7 +40,8 @@ def routed(inventory):
     thread.start()
     clients = [c for c in inventory["mtls_clients"] if c["name"] in ("alice", "bob")]
     converge({"mtls_clients": clients, "mtls_upstream": f"http://127.0.0.1:{UPSTREAM_PORT}",
-              "mtls_locations": [{"path": "/admin", "allow": ["alice"]}]})
+              "mtls_verify_client": "optional",
+              "mtls_locations": [{"path": "/admin", "allow": ["alice"]}, {"path": "/status", "public": True}]})
     yield inventory["mtls_listen_port"]
     server.shutdown()
 
@@ -86,6 +88,19 @@ def test_other_client_still_reaches_the_rest(routed, pki):
     assert path == "/reports" and headers["x-ssl-client-name"] == ["bob"]
 
 
-def test_no_certificate_never_reaches_the_application(routed):
-    response = https_get(routed, path="/admin/reports")
-    assert response.status == 496 and "A client certificate is required" in response.body
+def test_public_path_needs_no_certificate(routed):
+    path, headers = received(https_get(routed, path="/status", headers=SPOOFED))
+    assert path == "/status"
+    assert headers["x-ssl-client-verify"] == ["NONE"] and "x-ssl-client-name" not in headers
+
+
+def test_public_path_still_refuses_a_bad_certificate(routed, our_ca, scratch):
+    cert, key = mint(our_ca[0].subject, new_key())  # another CA with our CA's name
+    response = https_get(routed, *write_pair(scratch, "impostor_public", cert, key), path="/status")
+    assert response.status == 495, response
+
+
+def test_optional_verification_still_requires_a_certificate_elsewhere(routed):
+    for path in ("/", "/reports", "/admin/reports"):
+        response = https_get(routed, path=path)
+        assert response.status == 496 and "A client certificate is required" in response.body, (path, response)

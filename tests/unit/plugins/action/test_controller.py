@@ -62,3 +62,13 @@ def test_tasks_on_the_controller_run_in_process(tmp_path):
 def test_argument_spec_is_enforced_in_process(tmp_path, args, fragment):
     results = play(tmp_path, [{"mtls.nginx.ca_root": args, "ignore_errors": True}])[0]
     assert results[0]["failed"] and fragment in results[0]["msg"]
+
+
+def test_mask_hides_secrets_in_messages_and_values():
+    from ansible_collections.mtls.nginx.plugins.plugin_utils._controller import mask
+
+    outcome = {"msg": "passphrase hunter2-secret does not open x", "diff": {"after": "hunter2-secret\n"},
+               "clients": [{"name": "alice", "subject": "hunter2-secret"}], "changed": True}
+    masked = mask(outcome, {"hunter2-secret"})
+    assert "hunter2-secret" not in repr(masked)
+    assert masked["clients"][0]["name"] == "alice" and masked["changed"] is True

@@ -82,6 +82,10 @@ def test_filters_are_registered():
     ([{"path": "/admin", "allow": ["alice; deny all"]}], "mtls_locations[0].allow must be a non-empty list"),
     ([{"path": "/admin", "allow": "alice"}], "mtls_locations[0].allow must be a non-empty list"),
     ([{"path": "/admin", "allow": ["alice"], "deny": ["bob"]}], "mtls_locations[0] has unknown fields deny"),
+    ([{"path": "/status", "public": True}], "is public, which needs mtls_verify_client: optional"),
+    ([{"path": "/status", "public": True, "allow": ["alice"]}], "is public (no certificate needed) and has an allow list"),
+    ([{"path": "/status", "public": "yes"}], "mtls_locations[0].public must be true or false"),
+    ([{"path": "/status", "public": False}], "mtls_locations[0].allow must be a non-empty list"),
     (["/admin"], "mtls_locations[0] must be a mapping"),
 ])
 def test_location_errors(locations, fragment):
@@ -90,3 +94,7 @@ def test_location_errors(locations, fragment):
         assert errors == []
     else:
         assert len(errors) == 1 and fragment in errors[0], errors
+
+
+def test_public_location_with_optional_verification():
+    assert server_errors("www.example.org", 443, "*", "", [{"path": "/status", "public": True}], "optional") == []

@@ -48,7 +48,16 @@ def test_record_never_reuses_a_serial():
 def test_record_does_not_mutate():
     ledger = ledger_with(("A1", "alice"))
     L.record(ledger, info("B2"), "bob")
-    assert L.serials(ledger) == {"A1"}
+    assert set(L.index(ledger)) == {"A1"}
+
+
+def test_record_keeps_the_callers_index_current():
+    ledger = ledger_with(("A1", "alice"))
+    known = L.index(ledger)
+    new = L.record(ledger, info("B2"), "bob", known)
+    assert known == L.index(new) and set(known) == {"A1", "B2"}
+    with pytest.raises(L.LedgerError, match="never reused"):
+        L.record(new, info("B2"), "bob", known)
 
 
 CLIENTS = [{"name": "alice", "state": "present"}, {"name": "carol", "state": "revoked", "revoke_reason": "key_compromise"},
@@ -71,7 +80,8 @@ def test_revoke_is_idempotent_and_listed():
     ledger = ledger_with(("A1", "alice"), ("C3", "carol"))
     due = L.revocations_due(ledger, CLIENTS, True, NOW)
     revoked = L.revoke(ledger, due, NOW)
-    assert L.is_revoked(revoked, "C3") and not L.is_revoked(revoked, "A1")
+    assert L.is_revoked(L.index(revoked), "C3") and not L.is_revoked(L.index(revoked), "A1")
+    assert not L.is_revoked(L.index(ledger), "C3")  # revoke returned a new ledger
     assert L.revocations_due(revoked, CLIENTS, True, NOW + DAY) == []
     assert [e["serial"] for e in L.revoked(revoked, NOW)] == ["C3"]
     assert L.revoked(revoked, NOW + 400 * DAY) == []  # expired entries leave the CRL
@@ -100,7 +110,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
         pool.map(_append_many, [(path, worker, count) for worker in range(workers)])
     with open(path, "rb") as handle:
         ledger = L.parse(handle.read())
-    assert len(ledger["certificates"]) == len(L.serials(ledger)) == workers * count
+    assert len(ledger["certificates"]) == len(L.index(ledger)) == workers * count
 
 
 # ---------------------------------------------------------------------------- CRL logic

@@ -1,0 +1,40 @@
+"""Bad inventory stops the rollout before anything changes, on the control node or the host."""
+import hashlib
+import os
+
+import pytest
+from conftest import PKI_DIR, converge
+
+SITE = "/etc/nginx/conf.d/mtls-nginx.conf"
+
+
+def pki_state():
+    state = {}
+    for base, _dirs, files in os.walk(PKI_DIR):
+        for name in files:
+            path = os.path.join(base, name)
+            with open(path, "rb") as handle:
+                state[path] = (hashlib.sha256(handle.read()).hexdigest(), os.stat(path).st_mtime_ns)
+    return state
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"mtls_clients": [{"name": "../etc", "p12_passphrase": "x-secret"}]}, "mtls_clients[0].name must be letters"),
+    ({"mtls_clients": [{"name": "alice", "p12_passphrase": "a-secret"}, {"name": "alice", "state": "absent"}]},
+     "is used again"),
+    ({"mtls_clients": [{"name": "alice", "state": "lost"}]}, "state must be one of"),
+    ({"mtls_ca": {"common_name": "x", "key_type": "dsa"}}, "key_type"),
+    ({"mtls_clients": [{"name": "alice", "valid_days": -1, "p12_passphrase": "a-secret"}]}, "valid_days must be"),
+    ({"mtls_server_name": "localhost; include /etc/passwd"}, "mtls_server_name must be a host name"),
+    ({"mtls_server_name": "local host"}, "mtls_server_name must be a host name"),
+    ({"mtls_listen_port": 70000}, "mtls_listen_port must be a port number"),
+    ({"mtls_ca": {"common_name": "x", "country": "Netherlands"}}, "country must be a two-letter"),
+])
+def test_bad_inventory_fails_naming_the_field_and_changes_nothing(host, bad, message):
+    pki_before = pki_state()
+    site_before = host.file(SITE).sha256sum
+    output = []
+    converge(bad, expect_success=False, output=output)
+    assert message in output[0], output[0][-3000:]
+    assert pki_state() == pki_before
+    assert host.file(SITE).sha256sum == site_before
