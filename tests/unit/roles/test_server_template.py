@@ -1,0 +1,75 @@
+"""The server block the role renders, for each combination of settings (Molecule runs nginx -t on it)."""
+import os
+import re
+
+import jinja2
+import pytest
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 3))
+ROLE = os.path.join(ROOT, "roles", "server")
+
+
+def render(**overrides):
+    with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
+        variables = yaml.safe_load(handle)
+    with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as handle:
+        role_vars = yaml.safe_load(handle)
+    variables.update({key: role_vars[key] for key in ("server_tls_dir", "server_www_dir", "server_tls_profiles",
+                                                      "server_ciphers")})
+    variables.update(ansible_managed="Ansible managed", server_valid_certificates=[
+        {"serial": "4CF09E04D705E3DCE5FDA0148BEB04B2", "name": "alice", "fingerprint_sha256": "ab" * 32}])
+    variables.update(overrides)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), undefined=jinja2.StrictUndefined)
+    env.filters["ansible.builtin.regex_replace"] = lambda value, pattern, repl: re.sub(pattern, repl.replace("\\\\", "\\"), value)
+    return env.get_template("mtls-nginx.conf.j2").render(**variables)
+
+
+def directives(text):
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def test_default_server_block():
+    lines = directives(render())
+    for expected in ("listen *:443 ssl;", "ssl_verify_client on;", "ssl_verify_depth 1;",
+                     "ssl_crl /etc/nginx/mtls/crl.pem;", "ssl_session_cache off;", "ssl_session_tickets off;",
+                     "ssl_protocols TLSv1.2 TLSv1.3;", "4CF09E04D705E3DCE5FDA0148BEB04B2 alice;"):
+        assert expected in lines, expected
+    assert not any(line.startswith("proxy_") for line in lines)
+    assert not any(line.startswith("if (") for line in lines)
+
+
+@pytest.mark.parametrize("address, listen", [("127.0.0.1", "listen 127.0.0.1:9443 ssl;"), ("::1", "listen [::1]:9443 ssl;")])
+def test_listen_address(address, listen):
+    assert listen in directives(render(mtls_listen_address=address, mtls_listen_port=9443))
+
+
+@pytest.mark.parametrize("send, header", [
+    (False, 'proxy_set_header X-SSL-Client-Cert "";'),
+    (True, "proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;"),
+])
+def test_upstream_headers(send, header):
+    lines = directives(render(mtls_upstream="http://127.0.0.1:8080", mtls_upstream_send_certificate=send))
+    assert "proxy_pass http://127.0.0.1:8080;" in lines and header in lines
+    for name, variable in (("Verify", "$ssl_client_verify"), ("S-DN", "$ssl_client_s_dn"), ("Serial", "$ssl_client_serial"),
+                           ("Fingerprint", "$mtls_client_fingerprint"), ("Name", "$mtls_client_name")):
+        assert f"proxy_set_header X-SSL-Client-{name} {variable};" in lines
+
+
+def test_locations_and_optional_verification():
+    text = render(mtls_verify_client="optional", mtls_locations=[
+        {"path": "/admin", "allow": ["alice", "bob"]}, {"path": "/status", "public": True}])
+    lines = directives(text)
+    assert "ssl_verify_client optional;" in lines
+    assert "map $mtls_client_name $mtls_allowed_1 {" in lines and "bob 1;" in lines
+    admin = text.split("location /admin {")[1].split("location ")[0]
+    assert "return 496;" in admin and "if ($mtls_allowed_1 = 0) {" in admin
+    status = text.split("location /status {")[1].split("location ")[0]
+    assert "return 496;" not in status and "if (" not in status
+    root = text.split("location / {")[1]
+    assert "return 496;" in root
+    assert text.count("{") == text.count("}")
+
+
+def test_modern_profile_is_tls13_only():
+    assert "ssl_protocols TLSv1.3;" in directives(render(mtls_tls_profile="modern"))
