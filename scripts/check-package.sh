@@ -35,7 +35,9 @@ echo "package: ansible-builder introspect finds the execution environment's requ
 # ansible-test downloads its pip bootstrap script from a host outside PyPI; where that host is
 # out of reach, a stand-in installs Python's bundled pip and then what ansible-test asks for
 # from the package index (with this machine's CA bundle: ansible-test hides pip's config).
-bootstrap=~/.ansible/test/cache/get_pip_24_2.py
+pip_version=$(python -c 'import ansible_test._internal.python_requirements as r, inspect, re
+print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r)).group(1))')
+bootstrap=~/.ansible/test/cache/get_pip_${pip_version//./_}.py
 if [ ! -f "$bootstrap" ]; then
   mkdir -p "$(dirname "$bootstrap")"
   cp scripts/ansible-test-get-pip.py "$bootstrap"
