@@ -13,7 +13,7 @@ IMAGE := mtls-nginx-target:bookworm
 N ?= 200
 BENCH_VENV := .venv-bench
 
-.PHONY: venv link lint unit image molecule test demo demo-down demo-check bench clean
+.PHONY: venv link lint unit image molecule test demo demo-down demo-check bench bench-site clean
 
 venv: $(VENV)/.installed link
 
@@ -69,6 +69,10 @@ demo-down:
 # Benchmark (not a test): our PKI play against community.crypto, the floor and an empty play.
 bench: link $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/bench.py --users $(N)
+
+# A full site.yml no-change rerun with N users against the demo host, next to the demo's 2 users.
+bench-site: demo
+	$(PY) bench/site_rerun.py --users $(N)
 
 $(BENCH_VENV)/.installed: bench/requirements.txt
 	python3 -m venv $(BENCH_VENV)
