@@ -24,10 +24,10 @@ case "${1:-up}" in
     fail() { echo "demo check: $*" >&2; exit 1; }
     grep -E '^(localhost|mtls-nginx-demo) +: ok=' /tmp/mtls-demo-second.log | grep -vq 'changed=0' \
       && fail "the second run changed something"
-    body=$(curl -s --cacert "$pki/server/localhost.crt" "$url")
+    body=$(curl -s --cacert "$pki/server/ca.crt" "$url")
     grep -q "A client certificate is required" <<<"$body" || fail "no certificate: not the 496 page"
     for user in alice bob; do
-      code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/server/localhost.crt" \
+      code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/server/ca.crt" \
         --cert-type P12 --cert "$pki/clients/$user/$user.p12:$user-demo-p12" "$url")
       [ "$code" = 200 ] || fail "$user got HTTP $code"
     done
@@ -45,11 +45,11 @@ fi
 
 ansible-playbook -i examples/inventory playbooks/site.yml
 
-status() { curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/server/localhost.crt" "$@" "$url" || true; }
+status() { curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/server/ca.crt" "$@" "$url" || true; }
 echo
 echo "Without a client certificate:"
-echo "  curl --cacert $pki/server/localhost.crt $url"
+echo "  curl --cacert $pki/server/ca.crt $url"
 echo "  -> HTTP $(status)"
 echo "With alice's certificate:"
-echo "  curl --cacert $pki/server/localhost.crt --cert-type P12 --cert $pki/clients/alice/alice.p12:alice-demo-p12 $url"
+echo "  curl --cacert $pki/server/ca.crt --cert-type P12 --cert $pki/clients/alice/alice.p12:alice-demo-p12 $url"
 echo "  -> HTTP $(status --cert-type P12 --cert "$pki/clients/alice/alice.p12:alice-demo-p12")"

@@ -70,7 +70,8 @@ def ca_root(p, check_mode, diff):
 
 
 def server_cert(p, check_mode, diff):
-    the_plan = plan.plan_server(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode)
+    ca = _load_ca(p) if p["ca_certificate_path"] else None
+    the_plan = plan.plan_server(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode, ca=ca)
     return _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
 
 

@@ -311,16 +311,19 @@ def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue):
 
 # ---------------------------------------------------------------------------- server_cert
 
-def plan_server(p, key_data, cert_data, check_mode=False, now=None):
+def plan_server(p, key_data, cert_data, check_mode=False, now=None, ca=None):
+    """A server certificate, self-signed or signed by ca = (certificate, key) from load_ca."""
     now = now or utcnow()
     _fail_on(subject_errors(p["common_name"]) + key_errors(p["key_type"], p["key_size"])
              + validity_errors(p["valid_days"], p["renew_before_days"]))
     subject = build_name(p["common_name"])
     dns_names, ip_addresses = p["dns_names"] or [p["common_name"]], p["ip_addresses"] or []
+    ca_cert = ca[0] if ca else None
     return _plan_leaf(p, key_data, cert_data, check_mode, "server",
                       reissue=lambda cert, key: server_reissue_reason(
-                          cert, key, subject, dns_names, ip_addresses, p["valid_days"], p["renew_before_days"], now),
-                      issue=lambda key: issue_server_certificate(key, subject, dns_names, ip_addresses, p["valid_days"], now))
+                          cert, key, subject, dns_names, ip_addresses, p["valid_days"], p["renew_before_days"], now, ca_cert),
+                      issue=lambda key: issue_server_certificate(
+                          key, subject, dns_names, ip_addresses, p["valid_days"], now, ca))
 
 
 # ---------------------------------------------------------------------------- pkcs12_bundle

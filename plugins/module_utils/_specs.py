@@ -45,6 +45,9 @@ SPECS = {
         **_KEY, **_CERTIFICATE, **_OWNERSHIP,
     }, "required_if": [("state", "present", ["common_name"])]},
     "server_cert": {"argument_spec": {
+        "ca_certificate_path": {"type": "path"},
+        "ca_private_key_path": {"type": "path"},
+        "ca_passphrase": {"type": "str", "no_log": True},
         "certificate_path": {"type": "path", "required": True},
         "private_key_path": {"type": "path", "required": True},
         "common_name": {"type": "str", "required": True},
@@ -53,7 +56,7 @@ SPECS = {
         "valid_days": {"type": "int", "default": 365},
         "renew_before_days": {"type": "int", "default": 30},
         **_KEY, **_CERTIFICATE, **_OWNERSHIP,
-    }},
+    }, "required_together": [("ca_certificate_path", "ca_private_key_path")]},
     "pkcs12_bundle": {"argument_spec": {
         "path": {"type": "path", "required": True},
         "certificate_path": {"type": "path"},

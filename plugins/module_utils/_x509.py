@@ -248,20 +248,29 @@ def client_extensions(public_key, ca_cert, email=None):
     return extensions
 
 
-def server_extensions(public_key, dns_names, ip_addresses):
-    """(extension, critical) pairs of the self-signed demo server profile.
+def server_extensions(public_key, dns_names, ip_addresses, ca_cert=None):
+    """(extension, critical) pairs of the demo server profile, signed by ca_cert or self-signed.
 
-    No keyUsage: OpenSSL only treats a self-signed certificate as its own issuer (so that
-    clients can trust it directly) when keyUsage is absent or includes keyCertSign, and
-    keyCertSign does not belong on a CA:FALSE certificate.
+    Signed by a CA: keyUsage digitalSignature and the CA's key identifier, as TLS verifiers
+    (sslyze's among them) expect of a server certificate. Self-signed: no keyUsage, because
+    OpenSSL only treats a self-signed certificate as its own issuer (so that clients can trust it
+    directly) when keyUsage is absent or includes keyCertSign, which a CA:FALSE one must not have.
     """
     names = [x509.DNSName(n) for n in dns_names] + [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
-    return [
+    extensions = [
         (x509.BasicConstraints(ca=False, path_length=None), True),
         (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
         (x509.SubjectAlternativeName(names), False),
         (x509.SubjectKeyIdentifier.from_public_key(public_key), False),
     ]
+    if ca_cert is not None:
+        extensions += [
+            (x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                           data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                           encipher_only=False, decipher_only=False), True),
+            (authority_key_identifier(ca_cert), False),
+        ]
+    return extensions
 
 
 def _sign(subject, issuer, public_key, signing_key, extensions, valid_days, now, serial=None):
@@ -294,10 +303,12 @@ def issue_client_certificate(ca_cert, ca_key, public_key, subject, valid_days, e
                  client_extensions(public_key, ca_cert, email), valid_days, now, serial)
 
 
-def issue_server_certificate(key, subject, dns_names, ip_addresses, valid_days, now=None):
+def issue_server_certificate(key, subject, dns_names, ip_addresses, valid_days, now=None, ca=None):
+    """Self-signed, or signed by ca = (certificate, key)."""
     now = now or utcnow()
-    return _sign(subject, subject, key.public_key(), key,
-                 server_extensions(key.public_key(), dns_names, ip_addresses), valid_days, now)
+    ca_cert, ca_key = ca if ca else (None, key)
+    return _sign(subject, ca_cert.subject if ca_cert else subject, key.public_key(), ca_key,
+                 server_extensions(key.public_key(), dns_names, ip_addresses, ca_cert), valid_days, now)
 
 
 def extensions_match(cert, expected):
@@ -352,13 +363,18 @@ def client_reissue_reason(cert, public_key, ca_cert, subject, email, valid_days,
     return lifecycle_reason(cert, valid_days, renew_before_days, now)
 
 
-def server_reissue_reason(cert, key, subject, dns_names, ip_addresses, valid_days, renew_before_days, now=None):
+def server_reissue_reason(cert, key, subject, dns_names, ip_addresses, valid_days, renew_before_days, now=None,
+                          ca_cert=None):
     now = now or utcnow()
     if public_key_der(cert) != public_key_der(key):
         return "key changed"
+    try:
+        cert.verify_directly_issued_by(ca_cert if ca_cert is not None else cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return "issuer changed"
     if cert.subject != subject:
         return "subject changed"
-    if not extensions_match(cert, server_extensions(key.public_key(), dns_names, ip_addresses)):
+    if not extensions_match(cert, server_extensions(key.public_key(), dns_names, ip_addresses, ca_cert)):
         return "names changed"
     return lifecycle_reason(cert, valid_days, renew_before_days, now)
 

@@ -6,14 +6,19 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: server_cert
-short_description: Self-signed TLS server certificate for a demo or a first rollout
+short_description: TLS server certificate for a demo or a first rollout, self-signed or from a local CA
 version_added: "0.1.0"
 description:
-  - Creates a private key and a self-signed server certificate (C(CA:FALSE), extendedKeyUsage
-    C(serverAuth), subject alternative names), or checks that the existing ones are still what was
-    asked for; the certificate is reissued with the same key when they are not.
+  - >-
+    Creates a private key and a server certificate (C(CA:FALSE), extendedKeyUsage C(serverAuth),
+    subject alternative names), or checks that the existing ones are still what was asked for;
+    the certificate is reissued with the same key when they are not.
+  - >-
+    With O(ca_certificate_path) and O(ca_private_key_path) (for example a small server CA made with
+    M(mtls.nginx.ca_root)), the certificate is signed by that CA and also carries keyUsage
+    C(digitalSignature) and the CA's key identifier; clients then trust the CA. Without them it is
+    self-signed and clients trust the certificate itself (for example C(curl --cacert server.crt)).
   - For production, give the server role a certificate from a public or corporate CA instead.
-  - Clients trust this certificate directly (for example C(curl --cacert server.crt)).
 author: mtls.nginx maintainers (@mtls-nginx)
 extends_documentation_fragment:
   - mtls.nginx.common.ownership
@@ -21,6 +26,15 @@ extends_documentation_fragment:
   - mtls.nginx.common.certificate
   - mtls.nginx.common.attributes
 options:
+  ca_certificate_path:
+    description: Path of the CA certificate that signs the server certificate; self-signed when unset.
+    type: path
+  ca_private_key_path:
+    description: Path of that CA's private key. It is read, never written.
+    type: path
+  ca_passphrase:
+    description: Passphrase of the CA private key, when it is encrypted.
+    type: str
   certificate_path:
     description:
       - Path of the certificate (PEM).
@@ -53,13 +67,21 @@ options:
 
 EXAMPLES = r"""
 ---
-- name: Self-signed certificate for the demo server
+- name: Self-signed certificate for a test server
   mtls.nginx.server_cert:
     certificate_path: /srv/pki/server/localhost.crt
     private_key_path: /srv/pki/server/localhost.key
     common_name: localhost
     dns_names: [localhost]
     ip_addresses: [127.0.0.1]
+
+- name: Server certificate from a small server CA, which clients trust
+  mtls.nginx.server_cert:
+    ca_certificate_path: /srv/pki/server/ca.crt
+    ca_private_key_path: /srv/pki/server/ca.key
+    certificate_path: /srv/pki/server/www.example.org.crt
+    private_key_path: /srv/pki/server/www.example.org.key
+    common_name: www.example.org
 """
 
 RETURN = r"""

@@ -37,7 +37,8 @@ class ControllerAction(ActionBase):
             return {**result, **self._execute_module(task_vars=task_vars, wrap_async=False)}
         name = self._task.resolved_action.rsplit(".", 1)[-1]
         spec = SPECS[name]
-        validated = ArgumentSpecValidator(spec["argument_spec"], required_if=spec.get("required_if")).validate(self._task.args)
+        validated = ArgumentSpecValidator(spec["argument_spec"], required_if=spec.get("required_if"),
+                                          required_together=spec.get("required_together")).validate(self._task.args)
         if validated.error_messages:
             return {**result, "failed": True, "msg": "; ".join(validated.error_messages)}
         try:

@@ -67,8 +67,8 @@ class Response:
 
 
 def https_get(port, cert=None, key=None, host="localhost", path="/", headers=None):
-    """GET over TLS, trusting the scenario's self-signed server certificate."""
-    context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "server", "localhost.crt"))
+    """GET over TLS, trusting the pki role's server CA."""
+    context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "server", "ca.crt"))
     if cert:
         context.load_cert_chain(cert, key)
     connection = http.client.HTTPSConnection(host, port, context=context, timeout=10)

@@ -20,7 +20,7 @@ def client_pair(name):
 
 
 def context_for(name):
-    context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "server", "localhost.crt"))
+    context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "server", "ca.crt"))
     context.load_cert_chain(*client_pair(name))
     return context
 

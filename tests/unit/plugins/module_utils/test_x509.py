@@ -185,6 +185,17 @@ class TestProfiles:
         cert = X.issue_ca_certificate(key, CA_NAME, 10, NOW)
         assert cert.signature_hash_algorithm is None
 
+    def test_server_profile_signed_by_a_ca(self, ca):
+        ca_cert, ca_key = ca
+        key = X.generate_key("ec")
+        cert = X.issue_server_certificate(key, X.build_name("localhost"), ["localhost"], [], 30, NOW, (ca_cert, ca_key))
+        cert.verify_directly_issued_by(ca_cert)
+        assert _ext(cert, x509.KeyUsage).value.digital_signature and _ext(cert, x509.KeyUsage).critical
+        assert _ext(cert, x509.AuthorityKeyIdentifier).value.key_identifier == \
+            _ext(ca_cert, x509.SubjectKeyIdentifier).value.digest
+        assert X.server_reissue_reason(cert, key, X.build_name("localhost"), ["localhost"], [], 30, 5, NOW, ca_cert) is None
+        assert X.server_reissue_reason(cert, key, X.build_name("localhost"), ["localhost"], [], 30, 5, NOW) == "issuer changed"
+
     def test_server_profile_is_self_issued_leaf(self):
         key = X.generate_key("ec")
         cert = X.issue_server_certificate(key, X.build_name("localhost"), ["localhost"], ["127.0.0.1"], 30, NOW)

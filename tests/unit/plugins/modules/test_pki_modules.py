@@ -127,6 +127,22 @@ def test_pkcs12_bundle_converges(run_module, pki, extra):
     assert "bundle-pass" not in made["_stdout"]
 
 
+def test_server_cert_from_a_server_ca_converges(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    args = {"certificate_path": str(pki / "ca/srv.crt"), "private_key_path": str(pki / "ca/srv.key"),
+            "common_name": "localhost", "dns_names": ["localhost"], "ip_addresses": ["127.0.0.1"],
+            "ca_certificate_path": str(pki / "ca/ca.crt"), "ca_private_key_path": str(pki / "ca/ca.key")}
+    made = converge(run_module, "server_cert", args, pki)
+    assert made["issuer"] == "CN=Test CA"
+    assert ": OK" in subprocess.run(["openssl", "verify", "-CAfile", str(pki / "ca/ca.crt"), str(pki / "ca/srv.crt")],
+                                    capture_output=True, text=True, check=False).stdout
+    self_signed = {k: v for k, v in args.items() if not k.startswith("ca_")}
+    assert run_module("server_cert", self_signed)["reissue_reason"] == "issuer changed"
+    without_key = {k: v for k, v in args.items() if k != "ca_private_key_path"}
+    failed = run_module("server_cert", without_key)
+    assert failed["failed"] and "ca_certificate_path, ca_private_key_path" in failed["msg"]
+
+
 def test_server_cert_converges(run_module, pki):
     args = {"certificate_path": str(pki / "ca/srv.crt"), "private_key_path": str(pki / "ca/srv.key"),
             "common_name": "localhost", "dns_names": ["localhost"], "ip_addresses": ["127.0.0.1"]}
