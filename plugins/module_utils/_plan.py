@@ -262,8 +262,8 @@ def plan_clients(p, ca, ca_data, read, check_mode=False, now=None, ledger=None):
         files = client_files(p["clients_dir"], client["name"])
         cp = {**p, **client, **files, "organization": None, "country": None, "force": False, "mode": None,
               "common_name": client.get("common_name") or client["name"]}
-        cert_plan = plan_client(cp, ca, read(files["private_key_path"]), read(files["certificate_path"]),
-                                check_mode, now, ledger, known)
+        key_data, cert_data = read(files["private_key_path"]), read(files["certificate_path"])
+        cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode, now, ledger, known)
         ledger = cert_plan.ledger if cert_plan.ledger is not None else ledger
         if check_mode and cert_plan.reason:
             bundle_plan = Plan(reason="certificate changed")  # nothing was issued to compare with
@@ -271,8 +271,8 @@ def plan_clients(p, ca, ca_data, read, check_mode=False, now=None, ledger=None):
             new = {path: data for path, data, _mode in cert_plan.writes}
             bp = {**files, "passphrase": client.get("p12_passphrase"), "encryption": p["encryption"],
                   "friendly_name": None, "ca_certificate_path": p["ca_certificate_path"]}
-            bundle_plan = plan_bundle(bp, new.get(files["certificate_path"]) or read(files["certificate_path"]),
-                                      new.get(files["private_key_path"]) or read(files["private_key_path"]),
+            bundle_plan = plan_bundle(bp, new.get(files["certificate_path"]) or cert_data,
+                                      new.get(files["private_key_path"]) or key_data,
                                       ca_data, read(files["path"]), check_mode)
         plans.append((client["name"], cert_plan, bundle_plan))
     return plans, ledger
