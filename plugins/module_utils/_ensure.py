@@ -108,39 +108,50 @@ def clients(p, check_mode, diff):
     errors = client_name_errors(p["clients"])
     if errors:
         raise MtlsError("; ".join(errors))
-    ca_data = read(p["ca_certificate_path"])
+    trust = _load_trust(p, check_mode)
     with _ledger_lock(p["ledger_path"]):
         ledger = _load_ledger(p)
-        ca = plan.load_ca(ca_data, read(p["ca_private_key_path"]), p)
-        plans, new_ledger = plan.plan_clients(p, ca, ca_data, read, check_mode, ledger=ledger)
+        plans, new_ledger = plan.plan_clients(p, _load_ca(p), read, check_mode, ledger=ledger, trust=trust)
         return _apply_clients(p, plans, new_ledger if new_ledger != ledger else None, check_mode, diff)
+
+
+def _load_trust(p, check_mode):
+    """The server's CA for the kits. In check mode it may not exist yet: an earlier task would create it."""
+    data = read(p["trust_certificate_path"]) if p["trust_certificate_path"] else None
+    if check_mode and data is None:
+        return None
+    return plan.load_trust(p, data)
+
+
+# What each user's report calls the reason of each plan (ClientPlans.plans order).
+_REASONS = ("reissue_reason", "bundle_reason", "compat_bundle_reason", "kit_reason")
 
 
 def _apply_clients(p, plans, ledger, check_mode, diff):
     """Write what plan_clients decided for every user (and the ledger once); the per-user report."""
-    writes, managed, report, diff_before, diff_after = [], {}, [], [], []
-    for name, cert_plan, bundle_plan in plans:
-        files = plan.client_files(p["clients_dir"], name)
-        managed.update({files["private_key_path"]: plan.KEY_MODE, files["certificate_path"]: plan.cert_mode({}),
-                        files["path"]: plan.BUNDLE_MODE})
-        writes += cert_plan.writes + bundle_plan.writes
-        entry = {"name": name, "changed": bool(cert_plan.reason or bundle_plan.reason), **(cert_plan.after or {})}
-        if cert_plan.reason:
-            entry["reissue_reason"] = cert_plan.reason
-        if bundle_plan.reason:
-            entry["bundle_reason"] = bundle_plan.reason
+    writes, removals, managed, report, diff_before, diff_after = [], [], {}, [], [], []
+    for user in plans:
+        files = plan.client_files(p["clients_dir"], user.name)
+        managed.update({files["private_key_path"]: plan.KEY_MODE, files["certificate_path"]: plan.cert_mode({})})
+        managed.update({files[option]: mode for option, mode in plan.KIT_MODES.items()})
+        for each in user.plans:
+            writes += each.writes
+            removals += each.removals
+        entry = {"name": user.name, "changed": any(each.reason for each in user.plans), **(user.certificate.after or {})}
+        entry.update({key: each.reason for key, each in zip(_REASONS, user.plans) if each.reason})
         report.append(entry)
         if entry["changed"]:
-            cert_diff = cert_plan.diff()
-            diff_before.append(f"[{name}]\n{cert_diff['before']}")
-            diff_after.append(f"[{name}]\n{cert_diff['after']}" + (f"bundle: {bundle_plan.reason}\n" if bundle_plan.reason else ""))
+            cert_diff = user.certificate.diff()
+            diff_before.append(f"[{user.name}]\n{cert_diff['before']}")
+            diff_after.append(f"[{user.name}]\n{cert_diff['after']}" + "".join(
+                f"{key}: {entry[key]}\n" for key in _REASONS[1:] if key in entry))
     if ledger is not None:
         writes.append((p["ledger_path"], _ledger.dump(ledger), plan.LEDGER_MODE))
     if writes and not check_mode:
         for directory in sorted({os.path.dirname(path) for path, _data, _mode in writes}):
             _files.make_dirs(directory)  # clients_dir and each user's directory: owner only
     changed = _files.apply(writes, managed, p["owner"], p["group"], check_mode)
-    changed = changed or any(entry["changed"] for entry in report)
+    changed = bool(_files.remove_all(removals, check_mode)) or changed or any(entry["changed"] for entry in report)
     result = {"changed": changed, "clients": report}
     if diff:
         result["diff"] = {"before": "".join(diff_before), "after": "".join(diff_after)}

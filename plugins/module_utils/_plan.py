@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _ledger, _pkcs12
+from ansible_collections.mtls.nginx.plugins.module_utils import _kit, _ledger, _pkcs12
 from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, REVOKE_REASONS
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     PkiError,
@@ -49,6 +49,7 @@ KEY_MODE = 0o600
 BUNDLE_MODE = 0o600
 LEDGER_MODE = 0o600
 CRL_MODE = 0o644
+PUBLIC_MODE = 0o644  # a user's ca.crt and README.html: nothing secret
 DEFAULT_CERT_MODE = "0644"
 
 
@@ -67,6 +68,7 @@ def cert_mode(p):
 @dataclasses.dataclass
 class Plan:
     writes: list = dataclasses.field(default_factory=list)  # (path, data, mode)
+    removals: list = dataclasses.field(default_factory=list)  # paths that must not exist after the run
     reason: str | None = None  # why the certificate (or bundle) is (re)issued
     before: dict | None = None  # what the existing certificate or bundle was
     after: dict | None = None  # what it is after the run (None in check mode when it changes)
@@ -245,12 +247,46 @@ def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=N
 
 
 def client_files(clients_dir, name):
-    base = os.path.join(clients_dir, name, name)
-    return {"private_key_path": f"{base}.key", "certificate_path": f"{base}.crt", "path": f"{base}.p12"}
+    """Every file of a user: key and certificate, the two bundles and the rest of the kit."""
+    directory = os.path.join(clients_dir, name)
+    base = os.path.join(directory, name)
+    return {"private_key_path": f"{base}.key", "certificate_path": f"{base}.crt", "path": f"{base}.p12",
+            "compat_path": f"{base}-compat.p12", "trust_path": os.path.join(directory, _kit.TRUST_FILE),
+            "mobileconfig_path": f"{base}.mobileconfig", "readme_path": os.path.join(directory, "README.html"),
+            "zip_path": f"{base}.zip"}
 
 
-def plan_clients(p, ca, ca_data, read, check_mode=False, now=None, ledger=None):
-    """Certificates and bundles of many clients in one pass: [(name, certificate plan, bundle plan)].
+# Mode of each kit file: what carries an encrypted key is the owner's only.
+KIT_MODES = {"path": BUNDLE_MODE, "compat_path": BUNDLE_MODE, "mobileconfig_path": BUNDLE_MODE,
+             "zip_path": BUNDLE_MODE, "trust_path": PUBLIC_MODE, "readme_path": PUBLIC_MODE}
+
+
+@dataclasses.dataclass
+class ClientPlans:
+    """What one run does for one user: certificate, the two bundles, the rest of the kit."""
+    name: str
+    certificate: Plan
+    bundle: Plan
+    compat_bundle: Plan
+    kit: Plan
+
+    @property
+    def plans(self):
+        return (self.certificate, self.bundle, self.compat_bundle, self.kit)
+
+
+def load_trust(p, trust_data):
+    """The certificate users' devices must trust to reach the server (trust_certificate_path), or None."""
+    if not p.get("trust_certificate_path"):
+        return None
+    if trust_data is None:
+        raise PkiError(f"trust_certificate_path: {p['trust_certificate_path']} does not exist; give the CA certificate"
+                       " that issued the server's certificate, or leave the option unset")
+    return load_certificate(trust_data, p["trust_certificate_path"])
+
+
+def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=None):
+    """Certificates, bundles and kits of many clients in one pass: a list of ClientPlans.
 
     read(path) returns a file's bytes or None. The ledger, when given, is threaded through the
     clients; the last plan's ledger (or the one given) is the ledger after the run.
@@ -258,6 +294,10 @@ def plan_clients(p, ca, ca_data, read, check_mode=False, now=None, ledger=None):
     now = now or utcnow()
     plans = []
     known = _ledger.index(ledger) if ledger is not None else None
+    for index, client in enumerate(p["clients"]):
+        if not client.get("p12_passphrase"):
+            raise PkiError(f"clients[{index}].p12_passphrase must not be empty: it protects the private key inside"
+                           f" the bundles of {client['name']}")
     for client in p["clients"]:
         files = client_files(p["clients_dir"], client["name"])
         cp = {**p, **client, **files, "organization": None, "country": None, "force": False, "mode": None,
@@ -266,16 +306,68 @@ def plan_clients(p, ca, ca_data, read, check_mode=False, now=None, ledger=None):
         cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode, now, ledger, known)
         ledger = cert_plan.ledger if cert_plan.ledger is not None else ledger
         if check_mode and cert_plan.reason:
-            bundle_plan = Plan(reason="certificate changed")  # nothing was issued to compare with
-        else:
-            new = {path: data for path, data, _mode in cert_plan.writes}
-            bp = {**files, "passphrase": client.get("p12_passphrase"), "encryption": p["encryption"],
-                  "friendly_name": None, "ca_certificate_path": p["ca_certificate_path"]}
-            bundle_plan = plan_bundle(bp, new.get(files["certificate_path"]) or cert_data,
-                                      new.get(files["private_key_path"]) or key_data,
-                                      ca_data, read(files["path"]), check_mode)
-        plans.append((client["name"], cert_plan, bundle_plan))
+            # Nothing was issued to compare with: everything made from the certificate changes.
+            changes = Plan(reason="certificate changed")
+            plans.append(ClientPlans(client["name"], cert_plan, changes, changes, changes))
+            continue
+        new = {path: data for path, data, _mode in cert_plan.writes}
+        cert_data = new.get(files["certificate_path"]) or cert_data
+        key_data = new.get(files["private_key_path"]) or key_data
+        cert = load_certificate(cert_data, files["certificate_path"])
+        key = load_private_key(key_data, None, files["private_key_path"], "private_key_path")[0]
+        bundles = {}
+        for option, encryption in (("path", p["encryption"]), ("compat_path", "compatible")):
+            bp = {"path": files[option], "passphrase": client["p12_passphrase"], "encryption": encryption,
+                  "friendly_name": None}
+            bundle_data = read(files[option])
+            bundle_plan = _plan_bundle(bp, key, cert, [ca[0]], bundle_data, check_mode)
+            after = bundle_plan.writes[0][1] if bundle_plan.writes else None if bundle_plan.reason else bundle_data
+            bundles[option] = (bundle_plan, after)
+        kit_plan = plan_kit(p, client["name"], files, cert, ca[0], cert_data,
+                            {option: data for option, (_plan, data) in bundles.items()}, trust, read)
+        plans.append(ClientPlans(client["name"], cert_plan, bundles["path"][0], bundles["compat_path"][0], kit_plan))
     return plans, ledger
+
+
+_PENDING = object()  # check mode: the content depends on a bundle that is not built yet
+
+
+def plan_kit(p, name, files, cert, ca_cert, cert_data, bundles, trust, read):
+    """ca.crt, the Apple profile, README.html and (when p["zip"]) the zip of one user.
+
+    bundles: the bytes of both bundles after the run ({"path": …, "compat_path": …}), None for a
+    bundle that check mode would rebuild: what contains it is reported as changing, not rendered.
+    trust: the certificate users' devices must trust to reach the server, or None.
+    """
+    names = {option: os.path.basename(path) for option, path in files.items()}
+    compat = bundles["compat_path"]
+    wanted = {
+        "trust_path": None if trust is None else dump_certificate(trust),
+        "readme_path": _kit.readme_html(_kit.readme_facts(name, cert, ca_cert, names, trust, p.get("server_url"))),
+        "mobileconfig_path": _PENDING if compat is None else _kit.mobileconfig(
+            name, compat, names["compat_path"], ca_cert, trust, p.get("server_url")),
+        "zip_path": None,
+    }
+    if p.get("zip"):
+        members = [("certificate_path", cert_data), ("path", bundles["path"]), ("compat_path", compat),
+                   *((option, wanted[option]) for option in ("mobileconfig_path", "trust_path", "readme_path"))]
+        pending = any(data is None or data is _PENDING for option, data in members if option != "trust_path")
+        wanted["zip_path"] = _PENDING if pending else _kit.kit_zip(
+            [(names[option], data) for option, data in members if data is not None])
+    plan = Plan()
+    changed = []
+    for option, data in wanted.items():
+        path, current = files[option], read(files[option])
+        if data is None:
+            if current is not None:
+                plan.removals.append(path)
+                changed.append(f"{names[option]} removed")
+        elif data is _PENDING or current != data:
+            changed.append(f"{names[option]} {'missing' if current is None else 'changed'}")
+            if data is not _PENDING:
+                plan.writes.append((path, data, KIT_MODES[option]))
+    plan.reason = ", ".join(changed) or None
+    return plan
 
 
 def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue):
@@ -341,7 +433,10 @@ def plan_bundle(p, cert_data, key_data, ca_data, bundle_data, check_mode=False):
     if public_key_der(key) != public_key_der(cert):
         raise PkiError(f"private_key_path: {p['private_key_path']} is not the key of {p['certificate_path']};"
                        " reissue the certificate with mtls.nginx.client_cert")
-    ca_certs = [load_certificate(ca_data, p["ca_certificate_path"])]
+    return _plan_bundle(p, key, cert, [load_certificate(ca_data, p["ca_certificate_path"])], bundle_data, check_mode)
+
+
+def _plan_bundle(p, key, cert, ca_certs, bundle_data, check_mode):
     friendly_name = p["friendly_name"] or name_field(cert.subject, "CN") or ""
     wanted = {"subject": cert.subject.rfc4514_string(), "friendly_name": friendly_name, "encryption": p["encryption"]}
     plan = Plan()

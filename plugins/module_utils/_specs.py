@@ -87,6 +87,9 @@ SPECS = {
         "clients_dir": {"type": "path", "required": True},
         "ledger_path": {"type": "path"},
         "encryption": {"type": "str", "default": "modern", "choices": list(ENCRYPTIONS)},
+        "trust_certificate_path": {"type": "path"},
+        "server_url": {"type": "str"},
+        "zip": {"type": "bool", "default": False},
         "clients": {"type": "list", "elements": "dict", "required": True, "options": {
             "name": {"type": "str", "required": True},
             "common_name": {"type": "str"},

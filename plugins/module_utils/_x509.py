@@ -183,6 +183,10 @@ def dump_certificate(cert):
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def certificate_der(cert):
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
 def build_name(common_name, organization=None, country=None):
     attributes = []
     if country:

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: clients
-short_description: Keys, client certificates and PKCS#12 bundles for many users in one pass
+short_description: Keys, client certificates, PKCS#12 bundles and onboarding kits for many users in one pass
 version_added: "0.1.0"
 description:
   - >-
@@ -15,12 +15,22 @@ description:
     ledger is read and written once, under one lock. This is what the C(pki) role uses; with
     hundreds of users it is the difference between minutes and seconds.
   - >-
-    Files live in C(<clients_dir>/<name>/): C(<name>.key) (0600), C(<name>.crt) (0644),
-    C(<name>.p12) (0600); missing directories are created with mode 0700.
+    Files live in C(<clients_dir>/<name>/): C(<name>.key) (0600) and C(<name>.crt) (0644); the
+    kit a user installs from, C(<name>.p12) (O(encryption), 0600), C(<name>-compat.p12) (always
+    the V(compatible) profile, 0600), C(<name>.mobileconfig) (an Apple configuration profile with
+    the compatible bundle and, with O(trust_certificate_path), the server's CA as a root; 0600),
+    C(ca.crt) (a copy of O(trust_certificate_path), 0644), C(README.html) (fingerprint, expiry
+    and install steps per platform, 0644) and, with O(zip), C(<name>.zip) holding all of them but
+    the key (0600). Missing directories are created with mode 0700.
+  - >-
+    No passphrase is written to any of these files: the bundles carry the key encrypted, and iOS,
+    macOS and every other client ask for the passphrase when importing. Kit files are rendered
+    deterministically, so a rerun rewrites one only when what it says changed.
   - >-
     The same decisions as the single modules, per user: a certificate is reissued when it is
     missing, unreadable, revoked, expiring or no longer what was asked; a bundle is rebuilt when
-    its content, passphrase or encryption profile differs. RV(clients) reports each user.
+    its content, passphrase or encryption profile differs; a kit file when its content differs.
+    RV(clients) reports each user.
 author: mtls.nginx maintainers (@mtls-nginx)
 extends_documentation_fragment:
   - mtls.nginx.common.ca
@@ -36,10 +46,23 @@ options:
     description: The CA's issuance ledger (see M(mtls.nginx.client_cert)).
     type: path
   encryption:
-    description: Encryption profile of the bundles (see M(mtls.nginx.pkcs12_bundle)).
+    description: Encryption profile of C(<name>.p12) (see M(mtls.nginx.pkcs12_bundle)); C(<name>-compat.p12) is always V(compatible).
     type: str
     choices: [modern, compatible]
     default: modern
+  trust_certificate_path:
+    description:
+      - CA certificate (PEM) that issued the server's certificate, when users' devices do not trust it
+        already (a private server CA). Copied to each user's C(ca.crt) and added to the Apple profile as a root.
+      - Unset when the server's certificate comes from a public CA; a C(ca.crt) left from before is removed.
+    type: path
+  server_url:
+    description: Address users open, shown in C(README.html) and its commands.
+    type: str
+  zip:
+    description: Also write C(<name>.zip) with the user's kit (bundles, profile, C(ca.crt), README, certificate); V(false) removes it.
+    type: bool
+    default: false
   clients:
     description: The users to issue for (all present).
     type: list
@@ -79,6 +102,9 @@ EXAMPLES = r"""
     ca_passphrase: "{{ vault_mtls_ca_passphrase }}"
     clients_dir: /srv/pki/clients
     ledger_path: /srv/pki/ca/ledger.json
+    trust_certificate_path: /srv/pki/server/ca.crt
+    server_url: https://www.example.org/
+    zip: true
     clients:
       - name: alice
         email: alice@example.org
@@ -104,7 +130,13 @@ clients:
       description: Why the certificate was (would be) issued; absent when it was kept.
       type: str
     bundle_reason:
-      description: Why the bundle was (would be) written; absent when it was kept.
+      description: Why C(<name>.p12) was (would be) written; absent when it was kept.
+      type: str
+    compat_bundle_reason:
+      description: Why C(<name>-compat.p12) was (would be) written; absent when it was kept.
+      type: str
+    kit_reason:
+      description: Which other kit files were (would be) written or removed, and why; absent when none.
       type: str
     serial_number:
       description: Serial number of the certificate after the run, uppercase hexadecimal.

@@ -1,11 +1,15 @@
 """Each module for real: check mode predicts the change, the run makes it, the rerun changes nothing."""
 import json
 import os
+import plistlib
 import stat
 import subprocess
+import zipfile
 
 import pytest
 
+from ansible_collections.mtls.nginx.plugins.module_utils import _kit as K
+from ansible_collections.mtls.nginx.plugins.module_utils import _pkcs12 as P
 from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
 
 
@@ -516,3 +520,98 @@ def test_clients_bad_input_changes_nothing(run_module, clients_pki, bad, fragmen
     result = run_module("clients", clients_args(pki, USERS + [bad], ca_passphrase="ca-secret"))
     assert result.get("failed") and fragment in result["msg"]
     assert snapshot(pki) == before
+
+
+# ------------------------------------------------------------------ clients: each user's onboarding kit
+
+def kit_args(pki, **extra):
+    return clients_args(pki, USERS, **{"ca_passphrase": "ca-secret", "trust_certificate_path": str(pki / "server/ca.crt"),
+                                       "server_url": "https://localhost:8443/", "zip": True, **extra})
+
+
+@pytest.fixture
+def kit_pki(run_module, clients_pki):
+    server_ca = {"certificate_path": str(clients_pki / "server/ca.crt"),
+                 "private_key_path": str(clients_pki / "server/ca.key"), "common_name": "localhost server CA"}
+    assert run_module("ca_root", server_ca)["changed"]
+    return clients_pki
+
+
+def kit_file(pki, name, suffix):
+    return pki / f"clients/{name}/{suffix.replace('NAME', name)}"
+
+
+def test_clients_kit_converges(run_module, kit_pki):
+    pki = kit_pki
+    made = converge(run_module, "clients", kit_args(pki), pki)
+    alice = made["clients"][0]
+    assert (alice["bundle_reason"], alice["compat_bundle_reason"]) == ("missing", "missing")
+    assert alice["kit_reason"] == "ca.crt missing, README.html missing, alice.mobileconfig missing, alice.zip missing"
+    for user in USERS:
+        name = user["name"]
+        modes = {suffix: mode_of(kit_file(pki, name, suffix)) for suffix in (
+            "NAME.p12", "NAME-compat.p12", "NAME.mobileconfig", "NAME.zip", "ca.crt", "README.html")}
+        assert modes == {"NAME.p12": 0o600, "NAME-compat.p12": 0o600, "NAME.mobileconfig": 0o600, "NAME.zip": 0o600,
+                         "ca.crt": 0o644, "README.html": 0o644}
+        compat = kit_file(pki, name, "NAME-compat.p12").read_bytes()
+        assert P.encryption_profile(compat) == "compatible"
+        assert P.encryption_profile(kit_file(pki, name, "NAME.p12").read_bytes()) == "modern"
+        assert kit_file(pki, name, "ca.crt").read_bytes() == (pki / "server/ca.crt").read_bytes()
+        profile = plistlib.loads(kit_file(pki, name, "NAME.mobileconfig").read_bytes())
+        assert [p["PayloadContent"] for p in profile["PayloadContent"]] == [
+            compat, X.certificate_der(X.load_certificate((pki / "server/ca.crt").read_bytes(), "ca.crt"))]
+        with zipfile.ZipFile(kit_file(pki, name, "NAME.zip")) as archive:
+            assert sorted(archive.namelist()) == sorted(
+                [f"{name}.crt", f"{name}.p12", f"{name}-compat.p12", f"{name}.mobileconfig", "ca.crt", "README.html"])
+            assert archive.read(f"{name}-compat.p12") == compat
+        readme = kit_file(pki, name, "README.html").read_text()
+        assert K.colon_hex(made["clients"][USERS.index(user)]["fingerprint_sha256"]) in readme
+        # Nothing the user receives holds the passphrase.
+        for path in (pki / f"clients/{name}").iterdir():
+            assert user["p12_passphrase"].encode() not in path.read_bytes(), path
+
+
+def test_clients_kit_follows_the_options(run_module, kit_pki):
+    pki = kit_pki
+    run_module("clients", kit_args(pki))
+    bundles = {p: (p.read_bytes(), p.stat().st_ino) for p in (pki / "clients").glob("*/*.p12")}
+    args = kit_args(pki, zip=False)
+    del args["trust_certificate_path"]
+    predicted = run_module("clients", args, check=True)
+    assert predicted["changed"]
+    assert predicted["clients"][0]["kit_reason"] == "ca.crt removed, README.html changed, alice.mobileconfig changed, alice.zip removed"
+    assert kit_file(pki, "alice", "NAME.zip").exists(), "check mode removed a file"
+    run_module("clients", args)
+    for name in ("alice", "bob", "carol"):
+        assert not kit_file(pki, name, "ca.crt").exists() and not kit_file(pki, name, "NAME.zip").exists()
+        profile = plistlib.loads(kit_file(pki, name, "NAME.mobileconfig").read_bytes())
+        assert [p["PayloadType"] for p in profile["PayloadContent"]] == ["com.apple.security.pkcs12"]
+        assert "ca.crt" not in kit_file(pki, name, "README.html").read_text()
+    assert {p: (p.read_bytes(), p.stat().st_ino) for p in (pki / "clients").glob("*/*.p12")} == bundles
+    assert run_module("clients", args)["changed"] is False
+
+
+def test_clients_kit_new_passphrase_rebuilds_what_holds_the_bundles(run_module, kit_pki):
+    pki = kit_pki
+    run_module("clients", kit_args(pki))
+    before = snapshot(pki / "clients/carol")
+    users = [dict(u) for u in USERS]
+    users[2]["p12_passphrase"] = "carol-new-secret"
+    made = run_module("clients", {**kit_args(pki), "clients": users})
+    carol = made["clients"][2]
+    assert carol["kit_reason"] == "carol.mobileconfig changed, carol.zip changed" and "reissue_reason" not in carol
+    after = snapshot(pki / "clients/carol")
+    unchanged = {os.path.basename(path) for path in after if after[path] == before[path]}
+    assert unchanged == {"carol.key", "carol.crt", "ca.crt", "README.html"}
+    assert [c["changed"] for c in made["clients"]] == [False, False, True]
+
+
+def test_clients_kit_needs_its_trust_certificate(run_module, clients_pki):
+    pki = clients_pki
+    before = snapshot(pki)
+    result = run_module("clients", kit_args(pki))
+    assert result.get("failed") and "trust_certificate_path:" in result["msg"] and "does not exist" in result["msg"]
+    assert snapshot(pki) == before
+    # In check mode an earlier task of the same run may be the one that creates it.
+    predicted = run_module("clients", kit_args(pki), check=True)
+    assert predicted["changed"] and not predicted.get("failed")
