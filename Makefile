@@ -13,7 +13,7 @@ IMAGE := mtls-nginx-target:bookworm
 N ?= 200
 BENCH_VENV := .venv-bench
 
-.PHONY: venv link lint unit image molecule test demo demo-down demo-check bench bench-site clean
+.PHONY: venv link lint unit image molecule test demo demo-down demo-check kit-check bench bench-site clean
 
 venv: $(VENV)/.installed link
 
@@ -58,7 +58,12 @@ molecule: venv image $(SSLYZE_VENV)/.installed
 demo-check: venv image
 	scripts/demo.sh check
 
-test: lint unit molecule demo-check
+# The users' side, against the demo (demo-check leaves it running; or run make demo first):
+# every bundle through OpenSSL, NSS, Java, Python and curl, and headless Chromium.
+kit-check: venv
+	pytest -q -p no:cacheprovider tests/kit
+
+test: lint unit molecule demo-check kit-check
 
 demo: venv image
 	scripts/demo.sh up

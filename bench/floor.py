@@ -1,6 +1,6 @@
-"""The floor: the same crypto as the PKI play (CA, N users with key, certificate, bundle, CRL) in
-one Python process, with no Ansible. `first` issues; `rerun` does the checks a no-change run must
-do (load and verify each certificate, open each bundle with its passphrase)."""
+"""The floor: the same crypto as the PKI play (CA, N users with key, certificate, two bundles, CRL)
+in one Python process, with no Ansible. `first` issues; `rerun` does the checks a no-change run
+must do (load and verify each certificate, open each bundle with its passphrase)."""
 import datetime
 import os
 import sys
@@ -44,6 +44,8 @@ def first(directory, count):
     aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
     protection = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
                   .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC).hmac_hash(hashes.SHA256()).build(b"pass"))
+    compat = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
+              .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).hmac_hash(hashes.SHA1()).build(b"pass"))
     for index in range(count):
         user = f"user{index:05d}"
         key = ec.generate_private_key(ec.SECP256R1())
@@ -54,7 +56,8 @@ def first(directory, count):
         write(directory, f"{user}.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                           serialization.NoEncryption()))
         write(directory, f"{user}.crt", cert.public_bytes(serialization.Encoding.PEM))
-        write(directory, f"{user}.p12", pkcs12.serialize_key_and_certificates(user.encode(), key, cert, [ca], protection))
+        for suffix, encryption in (("", protection), ("-compat", compat)):
+            write(directory, f"{user}{suffix}.p12", pkcs12.serialize_key_and_certificates(user.encode(), key, cert, [ca], encryption))
     now = datetime.datetime.now(datetime.timezone.utc)
     crl = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject).last_update(now)
            .next_update(now + datetime.timedelta(days=30)).add_extension(aki, False)
@@ -71,8 +74,9 @@ def rerun(directory, count):
         cert = x509.load_pem_x509_certificate(read(directory, f"{user}.crt"))
         cert.verify_directly_issued_by(ca)
         assert cert.public_key() == key.public_key()
-        bundle = pkcs12.load_pkcs12(read(directory, f"{user}.p12"), b"pass")
-        assert bundle.cert.certificate == cert
+        for suffix in ("", "-compat"):
+            bundle = pkcs12.load_pkcs12(read(directory, f"{user}{suffix}.p12"), b"pass")
+            assert bundle.cert.certificate == cert
     x509.load_pem_x509_crl(read(directory, "crl.pem")).is_signature_valid(ca.public_key())
 
 

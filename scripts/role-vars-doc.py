@@ -3,6 +3,7 @@
 The reference sits between the markers below; argument_specs is the one source of truth.
 """
 import os
+import re
 import sys
 
 import yaml
@@ -18,7 +19,8 @@ def cell(text):
 
 def describe(option):
     text = option.get("description", "")
-    return cell(" ".join(text) if isinstance(text, list) else text)
+    text = " ".join(text) if isinstance(text, list) else text
+    return cell(re.sub(r"\b[CVO]\(([^)]*)\)", r"`\1`", text))  # ansible-doc markup as Markdown code
 
 
 def default(option):

@@ -202,4 +202,3 @@ def _host_port(url):
         return "your-server:443"
     rest = url.split("://", 1)[-1].split("/", 1)[0]
     return rest if ":" in rest.rsplit("]", 1)[-1] else f"{rest}:443"
-
