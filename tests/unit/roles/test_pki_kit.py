@@ -1,0 +1,98 @@
+"""The pki role for real on this machine: which server CA each user's kit carries, and the address.
+
+Each case runs ansible-playbook with the role on localhost (no container needed) in a fresh
+PKI directory, then a second time, which must change nothing.
+"""
+import os
+import plistlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 3))
+PLAYBOOK = """
+- name: The pki role alone
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+    mtls_clients: [{name: alice, p12_passphrase: alice-secret}]
+  roles:
+    - role: mtls.nginx.pki
+"""
+
+
+@pytest.fixture
+def play(tmp_path):
+    playbook = tmp_path / "pki.yml"
+    playbook.write_text(PLAYBOOK)
+
+    def run(pki, **extra):
+        args = [f"mtls_pki_dir={pki}"] + [f"{key}={value}" for key, value in extra.items()]
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", str(playbook)]
+        for arg in args:
+            command += ["-e", arg]
+        env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+        recap = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+).*failed=(\d+)", proc.stdout)
+        return proc, (int(recap.group(1)), int(recap.group(2))) if recap else None
+    return run
+
+
+def converge(play, pki, **extra):
+    first, recap = play(pki, **extra)
+    assert first.returncode == 0, first.stdout[-3000:]
+    again, recap = play(pki, **extra)
+    assert again.returncode == 0 and recap == (0, 0), again.stdout[-3000:]
+
+
+def payload_types(kit):
+    with open(kit / "alice.mobileconfig", "rb") as handle:
+        return [payload["PayloadType"] for payload in plistlib.load(handle)["PayloadContent"]]
+
+
+def test_the_role_server_ca_goes_into_the_kit(play, tmp_path):
+    pki = tmp_path / "pki"
+    converge(play, pki, mtls_listen_port=9443)
+    kit = pki / "clients/alice"
+    assert (kit / "ca.crt").read_bytes() == (pki / "server/ca.crt").read_bytes()
+    assert payload_types(kit) == ["com.apple.security.pkcs12", "com.apple.security.root"]
+    assert '<a href="https://localhost:9443/">' in (kit / "README.html").read_text()
+    assert not (kit / "alice.zip").exists()
+
+
+def test_own_server_certificate_with_or_without_a_private_ca(play, tmp_path):
+    # A team's own certificate, from a private CA: the one the role made in another directory.
+    own = tmp_path / "own"
+    converge(play, own)
+    server = {"mtls_server_certificate": own / "server/localhost.crt", "mtls_server_private_key": own / "server/localhost.key"}
+    pki = tmp_path / "pki"
+    converge(play, pki, mtls_server_ca_certificate=own / "server/ca.crt", mtls_client_zip=True,
+             mtls_client_kit_url="https://www.example.org/app/", **server)
+    kit = pki / "clients/alice"
+    assert (kit / "ca.crt").read_bytes() == (own / "server/ca.crt").read_bytes()
+    assert not (pki / "server").exists()
+    assert '<a href="https://www.example.org/app/">' in (kit / "README.html").read_text()
+    assert (kit / "alice.zip").exists()
+    # The same certificate said to come from a public CA: no CA in the kit any more.
+    converge(play, pki, **server)
+    assert not (kit / "ca.crt").exists() and not (kit / "alice.zip").exists()
+    assert payload_types(kit) == ["com.apple.security.pkcs12"]
+    assert "ca.crt" not in (kit / "README.html").read_text()
+
+
+def test_a_server_ca_without_its_certificate_is_refused(play, tmp_path):
+    pki = tmp_path / "pki"
+    proc, recap = play(pki, mtls_server_ca_certificate=tmp_path / "ca.crt")
+    assert proc.returncode != 0 and recap[1] == 1
+    assert "mtls_server_ca_certificate is the CA of your own mtls_server_certificate" in proc.stdout
+    assert not pki.exists()
+
+
+@pytest.fixture(autouse=True)
+def _needs_ansible_playbook():
+    assert shutil.which("ansible-playbook", path=os.path.dirname(sys.executable)), "run from the project venv (make unit)"
