@@ -3,6 +3,7 @@
 Each case runs ansible-playbook with the role on localhost (no container needed) in a fresh
 PKI directory, then a second time, which must change nothing.
 """
+import json
 import os
 import plistlib
 import re
@@ -32,10 +33,10 @@ def play(tmp_path):
     playbook.write_text(PLAYBOOK)
 
     def run(pki, **extra):
-        args = [f"mtls_pki_dir={pki}"] + [f"{key}={value}" for key, value in extra.items()]
-        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", str(playbook)]
-        for arg in args:
-            command += ["-e", arg]
+        variables = json.dumps({"mtls_pki_dir": str(pki), **{k: str(v) if isinstance(v, os.PathLike) else v
+                                                               for k, v in extra.items()}})
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                   "-e", variables, str(playbook)]
         env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
         proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
         recap = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+).*failed=(\d+)", proc.stdout)
@@ -85,11 +86,15 @@ def test_own_server_certificate_with_or_without_a_private_ca(play, tmp_path):
     assert "ca.crt" not in (kit / "README.html").read_text()
 
 
-def test_a_server_ca_without_its_certificate_is_refused(play, tmp_path):
+@pytest.mark.parametrize("bad, message", [
+    ({"mtls_server_ca_certificate": "/srv/ca.crt"}, "mtls_server_ca_certificate is the CA of your own mtls_server_certificate"),
+    ({"mtls_listen_port": 70000}, "mtls_listen_port must be a port number from 1 to 65535, got 70000"),
+])
+def test_bad_kit_settings_are_refused_before_anything_changes(play, tmp_path, bad, message):
     pki = tmp_path / "pki"
-    proc, recap = play(pki, mtls_server_ca_certificate=tmp_path / "ca.crt")
+    proc, recap = play(pki, **bad)
     assert proc.returncode != 0 and recap[1] == 1
-    assert "mtls_server_ca_certificate is the CA of your own mtls_server_certificate" in proc.stdout
+    assert message in proc.stdout
     assert not pki.exists()
 
 
