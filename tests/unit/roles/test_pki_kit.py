@@ -33,8 +33,8 @@ def play(tmp_path):
     playbook.write_text(PLAYBOOK)
 
     def run(pki, **extra):
-        variables = json.dumps({"mtls_pki_dir": str(pki), **{k: str(v) if isinstance(v, os.PathLike) else v
-                                                               for k, v in extra.items()}})
+        extra = {key: str(value) if isinstance(value, os.PathLike) else value for key, value in extra.items()}
+        variables = json.dumps({"mtls_pki_dir": str(pki), **extra})
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                    "-e", variables, str(playbook)]
         env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
