@@ -16,6 +16,7 @@ import zipfile
 
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     certificate_der,
+    fingerprint_sha256,
     name_field,
     not_after,
     not_before,
@@ -37,7 +38,7 @@ def colon_hex(hex_digits):
 
 
 def fingerprint(cert):
-    return colon_hex(hashlib.sha256(certificate_der(cert)).hexdigest())
+    return colon_hex(fingerprint_sha256(cert))
 
 
 def profile_identifier(ca_cert, name):

@@ -391,6 +391,11 @@ def _sans(cert):
     return san.get_values_for_type(x509.RFC822Name)
 
 
+def fingerprint_sha256(cert):
+    """SHA-256 of the certificate's DER, lowercase hexadecimal without separators."""
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
 def serial_hex(serial):
     """Uppercase hex without separators: the form nginx gives in $ssl_client_serial."""
     return format(serial, "X")
@@ -402,7 +407,7 @@ def describe(cert):
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),
         "serial_number": serial_hex(cert.serial_number),
-        "fingerprint_sha256": cert.fingerprint(hashes.SHA256()).hex(),
+        "fingerprint_sha256": fingerprint_sha256(cert),
         "not_before": not_before(cert).isoformat(),
         "not_after": not_after(cert).isoformat(),
     }
