@@ -13,7 +13,11 @@ IMAGE := mtls-nginx-target:bookworm
 N ?= 200
 BENCH_VENV := .venv-bench
 
-.PHONY: venv link lint unit image molecule test demo demo-down demo-check kit-check bench bench-site clean
+.PHONY: deps venv link lint unit image molecule test demo demo-down demo-check kit-check bench bench-site clean
+
+# Debian packages make test needs (Docker, debootstrap, NSS tools, Java, Chromium, shellcheck).
+deps:
+	scripts/system-deps.sh
 
 venv: $(VENV)/.installed link
 
@@ -63,7 +67,7 @@ demo-check: venv image
 kit-check: venv
 	pytest -q -p no:cacheprovider tests/kit
 
-test: lint unit molecule demo-check kit-check
+test: deps lint unit molecule demo-check kit-check
 
 demo: venv image
 	scripts/demo.sh up
