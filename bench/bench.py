@@ -24,7 +24,7 @@ def run(label, command, env, results, expect_no_change=False):
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    status, usage = os.wait4(process.pid, 0)[1:]
     elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:

@@ -31,7 +31,8 @@ live_dockerd() {
 if [ -n "$(live_dockerd)" ]; then
   for _ in $(seq 1 20); do docker info >/dev/null 2>&1 && { echo "docker-engine: engine ready"; exit 0; }; sleep 1; done
   echo "docker-engine: dockerd runs but does not answer; restarting it"
-  kill -9 $(live_dockerd) $(pidof containerd 2>/dev/null) 2>/dev/null || true
+  read -r -a stuck <<<"$(live_dockerd | tr '\n' ' ') $(pidof containerd 2>/dev/null)"
+  kill -9 "${stuck[@]}" 2>/dev/null || true
 fi
 
 # A daemon killed uncleanly (CI ends every process before it runs) leaves pid files and

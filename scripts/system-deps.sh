@@ -6,7 +6,7 @@
 #   openssl, curl            the tests' independent checks
 #   libnss3-tools, default-jre-headless, chromium
 #                            the clients the kit tests import each user's bundles into
-#   shellcheck               ansible-test sanity checks the shell scripts with it
+#   (and shellcheck)         ansible-test sanity checks the shell scripts with it
 # Usage: scripts/system-deps.sh [package ...]   (default: all of the above)
 set -euo pipefail
 

@@ -45,7 +45,7 @@ def revoked_world(host, inventory):
     port = inventory["mtls_listen_port"]
     clients = {c["name"]: c for c in inventory["mtls_clients"]}
     erin = context_for("erin")  # a saved session can only be offered through the context that made it
-    status, _, session, _ = raw_get(port, erin)
+    status, _reused, session, _body = raw_get(port, erin)
     assert status == 200
     pid_before = nginx_master_pid(host)
     serials = {name: x509.load_pem_x509_certificate(open(client_pair(name)[0], "rb").read()).serial_number
@@ -74,7 +74,7 @@ def test_revoked_and_dropped_users_get_the_495_page(revoked_world, name):
 
 
 def test_resuming_an_earlier_session_does_not_get_a_revoked_client_in(revoked_world):
-    status, reused, _, body = raw_get(revoked_world["port"], revoked_world["erin"], revoked_world["erin_session"])
+    status, reused, _session, body = raw_get(revoked_world["port"], revoked_world["erin"], revoked_world["erin_session"])
     assert not reused, "nginx resumed a session: its certificate would not be checked against the new CRL"
     assert status == 495 and "certificate revoked" in body
 
