@@ -20,7 +20,8 @@ for module in "$installed"/plugins/modules/*.py; do
   module=$(basename "$module" .py)
   ansible-doc "mtls.nginx.$module" >/dev/null
 done
-ansible-doc -t filter mtls.nginx.client_errors mtls.nginx.server_errors mtls.nginx.crl_days_left >/dev/null
+ansible-doc -t filter mtls.nginx.client_errors mtls.nginx.server_errors mtls.nginx.crl_days_left \
+  mtls.nginx.pki_paths mtls.nginx.valid_certificates mtls.nginx.normalize_clients >/dev/null
 ansible-doc -t role mtls.nginx.pki >/dev/null
 ansible-doc -t role mtls.nginx.server >/dev/null
 echo "package: ansible-doc renders every module, filter and role"

@@ -14,6 +14,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors
+from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files
 from ansible_collections.mtls.nginx.plugins.module_utils._specs import BUNDLE_INPUTS
 
 read = _files.read_bytes
@@ -131,7 +132,7 @@ def _apply_clients(p, plans, ledger, check_mode, diff):
     """Write what plan_clients decided for every user (and the ledger once); the per-user report."""
     writes, removals, managed, report, diff_before, diff_after = [], [], {}, [], [], []
     for user in plans:
-        files = plan.client_files(p["clients_dir"], user.name)
+        files = client_files(p["clients_dir"], user.name)
         managed.update({files["private_key_path"]: plan.KEY_MODE, files["certificate_path"]: plan.cert_mode({})})
         managed.update({files[option]: mode for option, mode in plan.KIT_MODES.items()})
         for each in user.plans:

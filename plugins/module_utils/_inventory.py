@@ -17,6 +17,11 @@ LOCATION_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
 
 
+def normalize_clients(clients):
+    """mtls_clients with each entry's defaults filled in: what both roles read."""
+    return [{**client, "state": client.get("state") or "present"} for client in clients or []]
+
+
 def client_name_errors(clients):
     """Names that are not safe as file names, or repeat; each message names the entry."""
     errors, seen = [], {}

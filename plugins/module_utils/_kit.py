@@ -14,6 +14,7 @@ import plistlib
 import uuid
 import zipfile
 
+from ansible_collections.mtls.nginx.plugins.module_utils._layout import TRUST_FILE
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     certificate_der,
     fingerprint_sha256,
@@ -24,7 +25,6 @@ from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     serial_hex,
 )
 
-TRUST_FILE = "ca.crt"  # the name the README's commands use; see _plan.client_files
 PKCS12_PAYLOAD = "com.apple.security.pkcs12"
 ROOT_PAYLOAD = "com.apple.security.root"
 # A fixed timestamp keeps the zip byte-for-byte stable (the earliest date a zip can hold).

@@ -68,8 +68,9 @@ def record(ledger, info, name, known=None):
     return {**ledger, "certificates": [*ledger["certificates"], entry]}
 
 
-def entry_for(ledger, serial):
-    return index(ledger).get(serial)
+def valid(ledger):
+    """Certificates not revoked (expired ones included: nginx refuses those itself)."""
+    return [entry for entry in ledger["certificates"] if entry["status"] == "valid"]
 
 
 def is_revoked(known, serial):

@@ -11,6 +11,7 @@ import dataclasses
 import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _kit, _ledger, _pkcs12
+from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files
 from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, REVOKE_REASONS
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     PkiError,
@@ -244,16 +245,6 @@ def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=N
         # A new certificate, or one issued before the ledger existed: either way it is recorded.
         plan.ledger = _ledger.record(ledger, plan.after, p["name"], known)
     return plan
-
-
-def client_files(clients_dir, name):
-    """Every file of a user: key and certificate, the two bundles and the rest of the kit."""
-    directory = os.path.join(clients_dir, name)
-    base = os.path.join(directory, name)
-    return {"private_key_path": f"{base}.key", "certificate_path": f"{base}.crt", "path": f"{base}.p12",
-            "compat_path": f"{base}-compat.p12", "trust_path": os.path.join(directory, _kit.TRUST_FILE),
-            "mobileconfig_path": f"{base}.mobileconfig", "readme_path": os.path.join(directory, "README.html"),
-            "zip_path": f"{base}.zip"}
 
 
 # Mode of each kit file: what carries an encrypted key is the owner's only.

@@ -1,7 +1,7 @@
 import pytest
 
 from ansible_collections.mtls.nginx.plugins.filter.inventory import FilterModule
-from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_errors, server_errors
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_errors, normalize_clients, server_errors
 
 ALICE = {"name": "alice", "p12_passphrase": "x"}
 
@@ -66,7 +66,21 @@ def test_server_errors(args, fragment):
 
 
 def test_filters_are_registered():
-    assert FilterModule().filters() == {"client_errors": client_errors, "server_errors": server_errors}
+    assert FilterModule().filters() == {"client_errors": client_errors, "server_errors": server_errors,
+                                        "normalize_clients": normalize_clients}
+
+
+@pytest.mark.parametrize("clients, states", [
+    (None, []),
+    ([], []),
+    ([{"name": "a"}], ["present"]),
+    ([{"name": "a", "state": None}], ["present"]),
+    ([{"name": "a", "state": "revoked"}, {"name": "b", "state": "absent"}], ["revoked", "absent"]),
+])
+def test_normalize_clients_fills_in_the_state(clients, states):
+    normalized = normalize_clients(clients)
+    assert [c["state"] for c in normalized] == states
+    assert [c["name"] for c in normalized] == [c["name"] for c in clients or []]
 
 
 @pytest.mark.parametrize("locations, fragment", [

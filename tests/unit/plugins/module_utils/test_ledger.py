@@ -85,8 +85,9 @@ def test_revoke_is_idempotent_and_listed():
     assert L.revocations_due(revoked, CLIENTS, True, NOW + DAY) == []
     assert [e["serial"] for e in L.revoked(revoked, NOW)] == ["C3"]
     assert L.revoked(revoked, NOW + 400 * DAY) == []  # expired entries leave the CRL
-    entry = L.entry_for(revoked, "C3")
+    entry = L.index(revoked)["C3"]
     assert (entry["reason"], entry["revoked_at"]) == ("key_compromise", NOW.isoformat())
+    assert [e["serial"] for e in L.valid(revoked)] == ["A1"]
 
 
 def _append_many(args):

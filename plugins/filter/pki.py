@@ -1,0 +1,36 @@
+# Copyright: mtls.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that give the roles what Python owns: the PKI's file layout and the ledger's view."""
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _layout, _ledger
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+
+
+def pki_paths(pki_dir, server_name=None, client=None):
+    if not isinstance(pki_dir, str) or not pki_dir:
+        raise AnsibleFilterError(f"mtls_pki_dir must be the path of the PKI directory on the control node, got {pki_dir!r}")
+    paths = _layout.pki_paths(pki_dir, server_name)
+    if client:
+        paths.update(_layout.client_files(paths["clients_dir"], client))
+        paths["client_dir"] = _layout.client_dir(paths["clients_dir"], client)
+    return paths
+
+
+def valid_certificates(ledger_path):
+    """The ledger's valid certificates ([{serial, name, fingerprint_sha256, ...}]); fails on a missing ledger."""
+    try:
+        data = _files.read_bytes(ledger_path)
+        if data is None:
+            raise MtlsError(f"{ledger_path} does not exist: run the mtls.nginx.pki role (playbooks/site.yml)"
+                            " before the server role, with the same mtls_pki_dir")
+        return _ledger.valid(_ledger.parse(data, ledger_path))
+    except MtlsError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"pki_paths": pki_paths, "valid_certificates": valid_certificates}

@@ -1,0 +1,43 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""Where each file of the PKI lives under mtls_pki_dir: the one place that knows the layout.
+
+The modules take explicit paths; the roles get theirs from here through the pki_paths filter,
+so that a path changes in one place for the pki role, the server role and the modules.
+"""
+from __future__ import annotations
+
+import os
+
+TRUST_FILE = "ca.crt"  # the server's CA in a user's kit: the name the README's commands use
+
+
+def pki_paths(pki_dir, server_name=None):
+    """The PKI's shared files; with server_name, also that server's certificate and key."""
+    ca_dir, server_dir = os.path.join(pki_dir, "ca"), os.path.join(pki_dir, "server")
+    paths = {
+        "ca_private_key": os.path.join(ca_dir, "ca.key"),
+        "ca_certificate": os.path.join(ca_dir, "ca.crt"),
+        "crl": os.path.join(ca_dir, "crl.pem"),
+        "ledger": os.path.join(ca_dir, "ledger.json"),
+        "clients_dir": os.path.join(pki_dir, "clients"),
+        "server_ca_private_key": os.path.join(server_dir, "ca.key"),
+        "server_ca_certificate": os.path.join(server_dir, "ca.crt"),
+    }
+    if server_name:
+        paths["server_certificate"] = os.path.join(server_dir, f"{server_name}.crt")
+        paths["server_private_key"] = os.path.join(server_dir, f"{server_name}.key")
+    return paths
+
+
+def client_dir(clients_dir, name):
+    return os.path.join(clients_dir, name)
+
+
+def client_files(clients_dir, name):
+    """Every file of a user, by the option name the modules give it."""
+    directory = client_dir(clients_dir, name)
+    base = os.path.join(directory, name)
+    return {"private_key_path": f"{base}.key", "certificate_path": f"{base}.crt",
+            "path": f"{base}.p12", "compat_path": f"{base}-compat.p12",
+            "trust_path": os.path.join(directory, TRUST_FILE), "mobileconfig_path": f"{base}.mobileconfig",
+            "readme_path": os.path.join(directory, "README.html"), "zip_path": f"{base}.zip"}
