@@ -87,7 +87,10 @@ def client_cert(p, check_mode, diff):
                                     check_mode=check_mode, ledger=ledger)
         if the_plan.ledger is not None:
             the_plan.writes.append((p["ledger_path"], _ledger.dump(the_plan.ledger), plan.LEDGER_MODE))
-        return _apply(p, the_plan, managed, check_mode, diff)
+        result = _apply(p, the_plan, managed, check_mode, diff)
+    if the_plan.superseded:
+        result["superseded"] = [serial for serial, _name, _reason in the_plan.superseded]
+    return result
 
 
 def pkcs12_bundle(p, check_mode, diff):
@@ -138,7 +141,11 @@ def _apply_clients(p, plans, ledger, check_mode, diff):
         for each in user.plans:
             writes += each.writes
             removals += each.removals
-        entry = {"name": user.name, "changed": any(each.reason for each in user.plans), **(user.certificate.after or {})}
+        superseded = [serial for serial, _name, _reason in user.certificate.superseded]
+        entry = {"name": user.name, "changed": any(each.reason for each in user.plans) or bool(superseded),
+                 **(user.certificate.after or {})}
+        if superseded:
+            entry["superseded"] = superseded
         entry.update({key: each.reason for key, each in zip(_REASONS, user.plans) if each.reason})
         report.append(entry)
         if entry["changed"]:

@@ -16,8 +16,10 @@ import os
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 
 VERSION = 1
-# Why the ledger revokes on its own: the user was removed from the inventory.
+# Why the ledger revokes on its own: the user was removed from the inventory, or a newer
+# certificate replaced this one.
 REMOVED_REASON = "cessation_of_operation"
+SUPERSEDED_REASON = "superseded"
 
 
 class LedgerError(MtlsError):
@@ -61,7 +63,7 @@ def record(ledger, info, name, known=None):
     entry = {
         "serial": info["serial_number"], "name": name, "subject": info["subject"],
         "not_before": info["not_before"], "not_after": info["not_after"],
-        "fingerprint_sha256": info["fingerprint_sha256"],
+        "fingerprint_sha256": info["fingerprint_sha256"], "spki_sha256": info["spki_sha256"],
         "status": "valid", "revoked_at": None, "reason": None,
     }
     known[entry["serial"]] = entry
@@ -77,6 +79,32 @@ def is_revoked(known, serial):
     """known: a ledger's index."""
     entry = known.get(serial)
     return entry is not None and entry["status"] == "revoked"
+
+
+def burnt_keys(ledger):
+    """SPKI hashes of every key that was revoked and holds no valid certificate: never certified again.
+
+    A renewal with the same key supersedes the old certificate but leaves the key valid in the
+    new one; revoking a user (or rekeying) leaves the key with revoked certificates only.
+    Entries written before the ledger kept key hashes have none; for those the certificate on
+    disk is checked instead (see _plan.plan_client).
+    """
+    revoked, in_use = set(), set()
+    for entry in ledger["certificates"]:
+        if entry.get("spki_sha256"):
+            (revoked if entry["status"] == "revoked" else in_use).add(entry["spki_sha256"])
+    return revoked - in_use
+
+
+def superseded(ledger, current, now):
+    """(serial, name, "superseded") for every unexpired valid certificate that current replaces.
+
+    current: {name: serial of the one certificate that name holds after the run}. Each name keeps
+    at most one valid certificate, whatever replaced the others (expiry, profile, key, rekey).
+    """
+    return [(entry["serial"], entry["name"], SUPERSEDED_REASON) for entry in ledger["certificates"]
+            if entry["name"] in current and entry["serial"] != current[entry["name"]]
+            and entry["status"] == "valid" and not _expired(entry, now)]
 
 
 def _expired(entry, now):

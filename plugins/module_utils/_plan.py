@@ -40,7 +40,9 @@ from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     load_private_key,
     name_field,
     public_key_der,
+    serial_hex,
     server_reissue_reason,
+    spki_sha256,
     subject_errors,
     utcnow,
     validity_errors,
@@ -75,6 +77,7 @@ class Plan:
     after: dict | None = None  # what it is after the run (None in check mode when it changes)
     ledger: dict | None = None  # the issuance ledger after the run, when the module keeps one
     newly_revoked: list = dataclasses.field(default_factory=list)  # names revoked by this run
+    superseded: list = dataclasses.field(default_factory=list)  # (serial, name, reason) this run revokes
 
     def diff(self):
         return {"before": _diff_text(self.before), "after": _diff_text(self.after, self.reason)}
@@ -212,13 +215,16 @@ def client_params_errors(p):
             + email_errors(p["email"]))
 
 
-def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=None, known=None):
+def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=None, known=None, burnt=None,
+                supersede=True):
     """Key and certificate of one client, signed by ca = (certificate, key) from load_ca.
 
-    With a ledger: a certificate it lists as revoked is reissued, and the certificate after the
-    run is recorded when it is not yet (plan.ledger is then the new ledger; writing it is the
-    caller's, once for all clients). known: the ledger's index, kept up to date by the caller
-    over many clients.
+    With a ledger: a key whose certificate was ever revoked is replaced by a new one (so a
+    reinstated user never comes back with a compromised key), a certificate the ledger lists as
+    revoked is reissued, the certificate after the run is recorded when it is not yet, and (with
+    supersede) every other valid certificate of the name is revoked as superseded. plan.ledger is
+    then the new ledger; writing it is the caller's, once for all clients. known and burnt: the
+    ledger's index and burnt_keys, kept up to date by a caller that plans many clients.
     """
     now = now or utcnow()
     _fail_on(client_params_errors(p))
@@ -230,20 +236,34 @@ def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=N
     )
     if ledger is not None and known is None:
         known = _ledger.index(ledger)
+    if ledger is not None and burnt is None:
+        burnt = _ledger.burnt_keys(ledger)
     taken = known if known is not None else {}
 
+    def key_revoked(key, cert):
+        if ledger is None:
+            return None
+        on_disk_revoked = (cert is not None and _ledger.is_revoked(known, serial_hex(cert.serial_number))
+                           and public_key_der(cert) == public_key_der(key))
+        return "key revoked" if on_disk_revoked or spki_sha256(key) in burnt else None
+
     def reissue(cert, key):
-        if ledger is not None and _ledger.is_revoked(known, describe(cert)["serial_number"]):
+        if ledger is not None and _ledger.is_revoked(known, serial_hex(cert.serial_number)):
             return "revoked"
         return client_reissue_reason(cert, key.public_key(), ca_cert, subject, p["email"],
                                      p["valid_days"], p["renew_before_days"], now)
 
-    plan = _plan_leaf(p, key_data, cert_data, check_mode, "client", reissue=reissue,
+    plan = _plan_leaf(p, key_data, cert_data, check_mode, "client", reissue=reissue, key_revoked=key_revoked,
                       issue=lambda key: issue_client_certificate(
                           ca_cert, ca_key, key.public_key(), subject, p["valid_days"], p["email"], now, taken))
     if ledger is not None and plan.after and plan.after["serial_number"] not in taken:
         # A new certificate, or one issued before the ledger existed: either way it is recorded.
         plan.ledger = _ledger.record(ledger, plan.after, p["name"], known)
+    if ledger is not None and supersede and plan.after:
+        current = plan.ledger if plan.ledger is not None else ledger
+        plan.superseded = _ledger.superseded(current, {p["name"]: plan.after["serial_number"]}, now)
+        if plan.superseded:
+            plan.ledger = _ledger.revoke(current, plan.superseded, now)
     return plan
 
 
@@ -280,11 +300,13 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     """Certificates, bundles and kits of many clients in one pass: a list of ClientPlans.
 
     read(path) returns a file's bytes or None. The ledger, when given, is threaded through the
-    clients; the last plan's ledger (or the one given) is the ledger after the run.
+    clients; the ledger returned is the one after the run, in which every certificate that a
+    user's current one replaced is revoked as superseded (one pass over the ledger for all users).
     """
     now = now or utcnow()
     plans = []
     known = _ledger.index(ledger) if ledger is not None else None
+    burnt = _ledger.burnt_keys(ledger) if ledger is not None else None
     for index, client in enumerate(p["clients"]):
         if not client.get("p12_passphrase"):
             raise PkiError(f"clients[{index}].p12_passphrase must not be empty: it protects the private key inside"
@@ -294,7 +316,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
         cp = {**p, **client, **files, "organization": None, "country": None, "force": False, "mode": None,
               "common_name": client.get("common_name") or client["name"]}
         key_data, cert_data = read(files["private_key_path"]), read(files["certificate_path"])
-        cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode, now, ledger, known)
+        cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode, now, ledger, known, burnt, supersede=False)
         ledger = cert_plan.ledger if cert_plan.ledger is not None else ledger
         if check_mode and cert_plan.reason:
             # Nothing was issued to compare with: everything made from the certificate changes.
@@ -317,6 +339,13 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
         kit_plan = plan_kit(p, client["name"], files, cert, ca[0], cert_data,
                             {option: data for option, (_plan, data) in bundles.items()}, trust, read)
         plans.append(ClientPlans(client["name"], cert_plan, bundles["path"][0], bundles["compat_path"][0], kit_plan))
+    if ledger is not None:
+        current = {user.name: user.certificate.after["serial_number"] for user in plans if user.certificate.after}
+        due = _ledger.superseded(ledger, current, now)
+        if due:
+            ledger = _ledger.revoke(ledger, due, now)
+            for user in plans:
+                user.certificate.superseded = [entry for entry in due if entry[1] == user.name]
     return plans, ledger
 
 
@@ -361,20 +390,26 @@ def plan_kit(p, name, files, cert, ca_cert, cert_data, bundles, trust, read):
     return plan
 
 
-def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue):
-    """Key + certificate of a leaf: the key is kept when it is sound, the certificate reissued when needed."""
+def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue, key_revoked=None):
+    """Key + certificate of a leaf: the key is kept when it is sound, the certificate reissued when needed.
+
+    key_revoked(key, cert or None) names why an existing key must never be certified again, or None.
+    """
     key_path, cert_path = p["private_key_path"], p["certificate_path"]
     plan = Plan()
     if cert_data is not None:
         plan.before = _describe_or_none(cert_data, cert_path)
-    if p["force"] or key_data is None:
-        plan.reason = "forced" if p["force"] else "missing"
+    key = cert = None
+    if not p["force"] and key_data is not None:
+        key = _existing_key(key_data, key_path, p["key_type"], p["key_size"], what)
+        cert = None if cert_data is None else _existing_certificate(cert_data, cert_path)
+        plan.reason = key_revoked(key, cert) if key_revoked else None
+    if p["force"] or key_data is None or plan.reason:
+        plan.reason = plan.reason or ("forced" if p["force"] else "missing")
         key = None if check_mode else generate_key(p["key_type"], p["key_size"])
         if key is not None:
             plan.writes.append((key_path, dump_private_key(key), KEY_MODE))
     else:
-        key = _existing_key(key_data, key_path, p["key_type"], p["key_size"], what)
-        cert = None if cert_data is None else _existing_certificate(cert_data, cert_path)
         if cert_data is None:
             plan.reason = "missing"
         elif cert is None:

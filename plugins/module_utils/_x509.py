@@ -7,6 +7,7 @@ reissued, and why?") is here, so that it can be tested without Ansible.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import re
 import secrets
@@ -164,6 +165,11 @@ def public_key_der(key):
     if hasattr(key, "public_key"):
         key = key.public_key()
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def spki_sha256(key):
+    """SHA-256 of the SubjectPublicKeyInfo (lowercase hex): a key's identity in the ledger."""
+    return hashlib.sha256(public_key_der(key)).hexdigest()
 
 
 def signature_hash(signing_key):
@@ -408,6 +414,7 @@ def describe(cert):
         "issuer": cert.issuer.rfc4514_string(),
         "serial_number": serial_hex(cert.serial_number),
         "fingerprint_sha256": fingerprint_sha256(cert),
+        "spki_sha256": spki_sha256(cert),
         "not_before": not_before(cert).isoformat(),
         "not_after": not_after(cert).isoformat(),
     }

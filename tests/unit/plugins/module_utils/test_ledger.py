@@ -11,9 +11,9 @@ NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
 
 
-def info(serial, not_after=NOW + 365 * DAY):
+def info(serial, not_after=NOW + 365 * DAY, spki=None):
     return {"serial_number": serial, "subject": f"CN={serial}", "not_before": NOW.isoformat(),
-            "not_after": not_after.isoformat(), "fingerprint_sha256": "00" * 32}
+            "not_after": not_after.isoformat(), "fingerprint_sha256": "00" * 32, "spki_sha256": spki or f"key-{serial}"}
 
 
 def ledger_with(*entries):
@@ -21,6 +21,51 @@ def ledger_with(*entries):
     for serial, name, *rest in entries:
         ledger = L.record(ledger, info(serial, *rest), name)
     return ledger
+
+
+def test_burnt_keys_are_revoked_keys_without_a_valid_certificate():
+    ledger = ledger_with(("A1", "alice"), ("B2", "bob"), ("C3", "carol"),
+                         ("D1", "dave", NOW + DAY, "key-D"), ("D2", "dave", NOW + DAY, "key-D"))
+    ledger = L.revoke(ledger, [("B2", "bob", "unspecified"), ("C3", "carol", "superseded"),
+                               ("D1", "dave", "superseded")], NOW)
+    # dave renewed with the same key: D1 superseded, D2 valid, so key-D is still in use
+    assert L.burnt_keys(ledger) == {"key-B2", "key-C3"}
+
+
+def test_entries_from_before_key_hashes_burn_nothing():
+    ledger = ledger_with(("A1", "alice"))
+    old = {**ledger["certificates"][0]}
+    del old["spki_sha256"]
+    ledger = L.revoke({**ledger, "certificates": [old]}, [("A1", "alice", "key_compromise")], NOW)
+    assert L.burnt_keys(ledger) == set()
+
+
+LATER = NOW + 400 * DAY
+
+
+@pytest.mark.parametrize("entries, revoked, current, expected", [
+    # one name, one certificate: nothing to supersede
+    ([("A1", "alice")], [], {"alice": "A1"}, []),
+    # a rekey or renewal left the old certificate valid: it goes
+    ([("A1", "alice"), ("A2", "alice")], [], {"alice": "A2"}, ["A1"]),
+    # several old ones, of which one already revoked and one expired: only the valid, unexpired one
+    ([("A0", "alice", NOW - DAY), ("A1", "alice"), ("A9", "alice"), ("A2", "alice")], ["A9"], {"alice": "A2"},
+     ["A1"]),
+    # other names are untouched, and so are names the run did not plan
+    ([("A1", "alice"), ("B1", "bob"), ("B2", "bob")], [], {"alice": "A1"}, []),
+    # two names, each keeps its current one
+    ([("A1", "alice"), ("A2", "alice"), ("B1", "bob"), ("B2", "bob")], [], {"alice": "A2", "bob": "B1"},
+     ["A1", "B2"]),
+])
+def test_superseded(entries, revoked, current, expected):
+    ledger = L.revoke(ledger_with(*entries), [(s, "x", "unspecified") for s in revoked], NOW)
+    due = L.superseded(ledger, current, NOW)
+    assert [serial for serial, _name, _reason in due] == expected
+    assert {reason for _serial, _name, reason in due} <= {"superseded"}
+    after = L.revoke(ledger, due, NOW)
+    for name, serial in current.items():
+        assert [e["serial"] for e in L.valid(after) if e["name"] == name and e["not_after"] > NOW.isoformat()] == [serial]
+    assert L.superseded(after, current, NOW) == []  # idempotent
 
 
 def test_round_trip():

@@ -1,4 +1,6 @@
 import datetime
+import hashlib
+import subprocess
 
 import pytest
 from cryptography import x509
@@ -267,6 +269,18 @@ def test_describe(alice):
     info = X.describe(cert)
     assert info["subject"] == "CN=alice,O=Example Org,C=NL"
     assert int(info["serial_number"], 16) == cert.serial_number and info["serial_number"].isupper()
-    assert len(info["fingerprint_sha256"]) == 64
     assert info["not_after"] == (NOW + 365 * DAY).isoformat()
-    assert set(info) == {"subject", "issuer", "serial_number", "fingerprint_sha256", "not_before", "not_after"}
+    assert set(info) == {"subject", "issuer", "serial_number", "fingerprint_sha256", "spki_sha256", "not_before",
+                         "not_after"}
+
+
+def test_fingerprints_are_what_openssl_computes(alice):
+    """Checked against openssl itself, not against our own code."""
+    cert, key = alice[0], alice[1]
+    pem = X.dump_certificate(cert)
+    printed = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256"], input=pem,
+                             capture_output=True, check=True).stdout.decode()
+    assert X.describe(cert)["fingerprint_sha256"] == printed.split("=", 1)[1].strip().replace(":", "").lower()
+    spki = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER"],
+                          input=X.dump_private_key(key), capture_output=True, check=True).stdout
+    assert X.describe(cert)["spki_sha256"] == hashlib.sha256(spki).hexdigest() == X.spki_sha256(key)

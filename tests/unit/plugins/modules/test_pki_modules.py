@@ -2,11 +2,13 @@
 import json
 import os
 import plistlib
+import shutil
 import stat
 import subprocess
 import zipfile
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _kit as K
 from ansible_collections.mtls.nginx.plugins.module_utils import _pkcs12 as P
@@ -420,13 +422,93 @@ def test_crl_revokes_from_the_ledger_without_files_and_numbers_increase(run_modu
     assert third["changed"] is False  # the current CRL still has ~30 days
 
 
-def test_revoked_user_set_present_again_gets_a_new_certificate(run_module, pki):
+def spki_of(pki, name):
+    key = serialization.load_pem_private_key((pki / f"{name}/{name}.key").read_bytes(), None)
+    return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def ledger_of(pki):
+    return json.loads((pki / "ca/ledger.json").read_text())
+
+
+def valid_serials(pki, name):
+    return [e["serial"] for e in ledger_of(pki)["certificates"] if e["name"] == name and e["status"] == "valid"]
+
+
+@pytest.mark.parametrize("reason", ["unspecified", "key_compromise", "cessation_of_operation", "superseded"])
+def test_a_reinstated_user_gets_a_new_key_whatever_the_revocation_reason(run_module, pki, reason):
     run_module("ca_root", ca_args(pki))
     old = issue(run_module, pki, "alice")
-    run_module("crl", crl_args(pki, [{"name": "alice", "state": "revoked"}]))
+    old_key = spki_of(pki, "alice")
+    revoked = run_module("crl", crl_args(pki, [{"name": "alice", "state": "revoked", "revoke_reason": reason}]))
+    assert revoked.get("newly_revoked") == ["alice"], revoked["_stdout"]
+    before = snapshot(pki)
+    predicted = run_module("client_cert", client_args(
+        pki, certificate_path=str(pki / "alice/alice.crt"), private_key_path=str(pki / "alice/alice.key"),
+        common_name="alice", ledger_path=str(pki / "ca/ledger.json")), check=True)
+    assert predicted["changed"] and predicted["reissue_reason"] == "key revoked", predicted
+    assert snapshot(pki) == before
     again = issue(run_module, pki, "alice")
-    assert again["reissue_reason"] == "revoked" and again["serial_number"] != old["serial_number"]
+    assert again["reissue_reason"] == "key revoked" and again["serial_number"] != old["serial_number"]
+    assert spki_of(pki, "alice") != old_key
+    assert issue(run_module, pki, "alice")["changed"] is False
+    assert valid_serials(pki, "alice") == [again["serial_number"]]
     assert run_module("crl", crl_args(pki, [{"name": "alice"}]))["changed"] is False
+
+
+def test_a_revoked_key_is_never_certified_again_even_without_its_certificate(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    issue(run_module, pki, "alice")
+    old_key = spki_of(pki, "alice")
+    run_module("crl", crl_args(pki, [{"name": "alice", "state": "revoked", "revoke_reason": "key_compromise"}]))
+    (pki / "alice/alice.crt").unlink()  # only the stolen key is left
+    again = issue(run_module, pki, "alice")
+    assert again["reissue_reason"] == "key revoked" and spki_of(pki, "alice") != old_key
+
+
+@pytest.mark.parametrize("replace", ["delete the key", "force", "valid_days"])
+def test_a_replaced_certificate_is_revoked_as_superseded(run_module, pki, replace):
+    run_module("ca_root", ca_args(pki))
+    old = issue(run_module, pki, "alice")
+    run_module("crl", crl_args(pki, [{"name": "alice"}]))
+    extra = {"force": True} if replace == "force" else {"valid_days": 200} if replace == "valid_days" else {}
+    if replace == "delete the key":
+        (pki / "alice/alice.key").unlink()
+    shutil.copy(pki / "alice/alice.crt", pki / "old-alice.crt")
+    new = run_module("client_cert", client_args(
+        pki, certificate_path=str(pki / "alice/alice.crt"), private_key_path=str(pki / "alice/alice.key"),
+        common_name="alice", ledger_path=str(pki / "ca/ledger.json"), **extra))
+    assert new["changed"] and new["superseded"] == [old["serial_number"]]
+    assert valid_serials(pki, "alice") == [new["serial_number"]]
+    entry = {e["serial"]: e for e in ledger_of(pki)["certificates"]}[old["serial_number"]]
+    assert (entry["status"], entry["reason"]) == ("revoked", "superseded")
+    assert run_module("crl", crl_args(pki, [{"name": "alice"}]))["changed"]
+    verdict = subprocess.run(["openssl", "verify", "-crl_check", "-CAfile", str(pki / "ca/ca.crt"), "-CRLfile",
+                              str(pki / "ca/crl.pem"), str(pki / "old-alice.crt")], capture_output=True, text=True)
+    assert "certificate revoked" in verdict.stdout + verdict.stderr
+    assert ": OK" in openssl_verify(pki, "alice")
+
+
+def test_upgrade_from_a_ledger_that_kept_a_superseded_certificate_valid(run_module, clients_pki):
+    """The previous release left the old certificate valid after a rekey: the first run revokes it."""
+    pki = clients_pki
+    args = clients_args(pki, USERS[:1], ca_passphrase="ca-secret")
+    first = run_module("clients", args)["clients"][0]
+    (pki / "clients/alice/alice.key").unlink()
+    ledger = ledger_of(pki)
+    second = run_module("clients", args)["clients"][0]
+    # what the previous release wrote: both certificates valid
+    (pki / "ca/ledger.json").write_text(json.dumps({**ledger_of(pki), "certificates": [
+        {**e, "status": "valid", "revoked_at": None, "reason": None} for e in ledger_of(pki)["certificates"]]}))
+    assert ledger["certificates"][0]["serial"] == first["serial_number"]
+    assert sorted(valid_serials(pki, "alice")) == sorted([first["serial_number"], second["serial_number"]])
+    predicted = run_module("clients", args, check=True)
+    assert predicted["changed"] and predicted["clients"][0]["superseded"] == [first["serial_number"]]
+    made = run_module("clients", args)
+    assert made["clients"][0]["superseded"] == [first["serial_number"]]
+    assert made["clients"][0]["serial_number"] == second["serial_number"]  # the current one keeps working
+    assert valid_serials(pki, "alice") == [second["serial_number"]]
+    assert run_module("clients", args)["changed"] is False
 
 
 @pytest.mark.parametrize("extra, fragment", [
