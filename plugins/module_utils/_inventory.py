@@ -15,6 +15,7 @@ HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*$")
 LOCATION_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
+KIT_URL_RE = re.compile(r"^https://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
 
 
 def normalize_clients(clients):
@@ -23,7 +24,11 @@ def normalize_clients(clients):
 
 
 def client_name_errors(clients):
-    """Names that are not safe as file names, or repeat; each message names the entry."""
+    """Names that are not safe as file names, or repeat; each message names the entry.
+
+    Names are identities: two that differ only in case are one name to nginx's map matching and
+    to case-insensitive file systems, so they are refused like a repeat.
+    """
     errors, seen = [], {}
     for index, client in enumerate(clients or []):
         if not isinstance(client, dict):
@@ -32,10 +37,15 @@ def client_name_errors(clients):
         where = f"mtls_clients[{index}]"
         if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
             errors.append(f"{where}.name must be letters, digits, '.', '_' or '-' (it names files), got {name!r}")
-        elif name in seen:
-            errors.append(f"{where} ({name}).name is used again: mtls_clients[{seen[name]}] has it already")
+        elif name.lower() in seen:
+            first, other = seen[name.lower()]
+            if other == name:
+                errors.append(f"{where} ({name}).name is used again: mtls_clients[{first}] has it already")
+            else:
+                errors.append(f"{where} ({name}).name differs from mtls_clients[{first}] ({other}) only in case;"
+                              " nginx and some file systems treat them as one identity: rename one")
         else:
-            seen[name] = index
+            seen[name.lower()] = (index, name)
     return errors
 
 
@@ -69,9 +79,13 @@ def client_errors(clients):
     return errors
 
 
-def location_errors(locations, verify_client="on"):
-    """Problems in mtls_locations: [{path, allow: [client names]} or {path, public: true}]."""
+def location_errors(locations, verify_client="on", client_names=None):
+    """Problems in mtls_locations: [{path, allow: [client names]} or {path, public: true}].
+
+    client_names, when given: the names in mtls_clients; an allow entry must be one of them, exactly.
+    """
     errors, seen = [], set()
+    known = {name.lower(): name for name in client_names or ()}
     for index, location in enumerate(locations or []):
         where = f"mtls_locations[{index}]"
         if not isinstance(location, dict):
@@ -93,15 +107,26 @@ def location_errors(locations, verify_client="on"):
         elif not public and (not isinstance(allow, list) or not allow
                              or not all(isinstance(n, str) and NAME_RE.match(n) for n in allow)):
             errors.append(f"{where}.allow must be a non-empty list of client names, got {allow!r}")
+        elif not public and client_names is not None:
+            for name in allow:
+                if name not in client_names:
+                    hint = f" (mtls_clients has {known[name.lower()]!r}: names match exactly)" if name.lower() in known else ""
+                    errors.append(f"{where}.allow names {name!r}, which is not in mtls_clients{hint}")
         unknown = sorted(set(location) - {"path", "allow", "public"})
         if unknown:
             errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
     return errors
 
 
-def server_errors(server_name, listen_port=443, listen_address="*", upstream="", locations=None, verify_client="on"):
-    """Problems in the server variables; they end up in nginx syntax, so nothing may inject directives."""
-    errors = location_errors(locations, verify_client)
+def server_errors(server_name, listen_port=443, listen_address="*", upstream="", locations=None, verify_client="on",
+                  clients=None, kit_url=""):
+    """Problems in the server variables; they end up in nginx syntax, so nothing may inject directives.
+
+    clients: mtls_clients, when the allow lists of locations are to be checked against it.
+    kit_url: mtls_client_kit_url, the link in every user's README.html: an https URL, nothing else.
+    """
+    names = None if clients is None else [c.get("name") for c in clients if isinstance(c, dict)]
+    errors = location_errors(locations, verify_client, names)
     if not isinstance(server_name, str) or not SERVER_NAME_RE.match(server_name) or len(server_name) > 253:
         errors.append(f"mtls_server_name must be a host name such as www.example.org, got {server_name!r}")
     if not isinstance(listen_port, int) or isinstance(listen_port, bool) or not 1 <= listen_port <= 65535:
@@ -113,4 +138,6 @@ def server_errors(server_name, listen_port=443, listen_address="*", upstream="",
             errors.append(f"mtls_listen_address must be '*' or an IP address such as 127.0.0.1, got {listen_address!r}")
     if upstream and not (isinstance(upstream, str) and UPSTREAM_RE.match(upstream)):
         errors.append(f"mtls_upstream must be an http(s) URL such as http://127.0.0.1:8080, got {upstream!r}")
+    if kit_url and not (isinstance(kit_url, str) and KIT_URL_RE.match(kit_url)):
+        errors.append(f"mtls_client_kit_url must be an https URL such as https://www.example.org/, got {kit_url!r}")
     return errors

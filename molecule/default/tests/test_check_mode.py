@@ -45,5 +45,5 @@ def test_dry_runs_write_nothing(dry_runs):
 
 
 def test_the_host_side_names_what_the_map_gains(dry_runs):
-    assert "the name map gains frank" in dry_runs["output"]["new user"]
-    assert "the name map gains" not in dry_runs["output"]["converged"]
+    assert "Check mode: the name map gains frank" in dry_runs["output"]["new user"]
+    assert "Check mode: the name map gains" not in dry_runs["output"]["converged"]

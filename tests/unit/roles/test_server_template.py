@@ -33,7 +33,8 @@ def test_default_server_block():
     lines = directives(render())
     for expected in ("listen *:443 ssl;", "ssl_verify_client on;", "ssl_verify_depth 1;",
                      "ssl_crl /etc/nginx/mtls/crl.pem;", "ssl_session_cache off;", "ssl_session_tickets off;",
-                     "ssl_protocols TLSv1.2 TLSv1.3;", "4CF09E04D705E3DCE5FDA0148BEB04B2 alice;"):
+                     "ssl_protocols TLSv1.2 TLSv1.3;", '4CF09E04D705E3DCE5FDA0148BEB04B2 "alice";',
+                     "server_tokens off;"):
         assert expected in lines, expected
     assert not any(line.startswith("proxy_") for line in lines)
     assert not any(line.startswith("if (") for line in lines)
@@ -61,7 +62,7 @@ def test_locations_and_optional_verification():
         {"path": "/admin", "allow": ["alice", "bob"]}, {"path": "/status", "public": True}])
     lines = directives(text)
     assert "ssl_verify_client optional;" in lines
-    assert "map $mtls_client_name $mtls_allowed_1 {" in lines and "bob 1;" in lines
+    assert "map $ssl_client_serial $mtls_allowed_1 {" in lines and "4CF09E04D705E3DCE5FDA0148BEB04B2 1;" in lines
     admin = text.split("location /admin {")[1].split("location ")[0]
     assert "return 496;" in admin and "if ($mtls_allowed_1 = 0) {" in admin
     status = text.split("location /status {")[1].split("location ")[0]
@@ -73,3 +74,31 @@ def test_locations_and_optional_verification():
 
 def test_modern_profile_is_tls13_only():
     assert "ssl_protocols TLSv1.3;" in directives(render(mtls_tls_profile="modern"))
+
+
+NGINX_MAP_KEYWORDS = ["default", "include", "hostnames", "volatile"]
+
+
+@pytest.mark.parametrize("name", NGINX_MAP_KEYWORDS + ["ALICE", "alice"])
+def test_no_client_name_is_ever_a_map_key(name):
+    """Names appear only as quoted values: keys are serials, so a keyword or a case twin changes nothing."""
+    certificates = [{"serial": "4CF09E04D705E3DCE5FDA0148BEB04B2", "name": name, "fingerprint_sha256": "ab" * 32},
+                    {"serial": "5D", "name": "bob", "fingerprint_sha256": "cd" * 32}]
+    text = render(server_valid_certificates=certificates, mtls_locations=[{"path": "/admin", "allow": [name]}])
+    maps = re.findall(r"map \$(\w+) \$(\w+) \{\n(.*?)\n\}", text, re.S)
+    assert [(source, target) for source, target, _body in maps] == [
+        ("ssl_client_serial", "mtls_client_name"), ("ssl_client_serial", "mtls_client_fingerprint"),
+        ("ssl_client_serial", "mtls_allowed_1")]
+    entries = [dict(line.split() for line in directives(body)) for _source, _target, body in maps]
+    for entry in entries:
+        assert all(key == "default" or re.fullmatch(r"[0-9A-F]+", key) for key in entry), entry
+    assert entries[0]["4CF09E04D705E3DCE5FDA0148BEB04B2"] == f'"{name}";'
+    assert entries[2] == {"default": "0;", "4CF09E04D705E3DCE5FDA0148BEB04B2": "1;"}  # bob is not let in
+
+
+def test_error_pages_keep_hsts_and_the_upstream_gets_only_the_peer_address():
+    text = render(mtls_upstream="http://127.0.0.1:8080")
+    errors = text.split("location ^~ /.mtls-errors/ {")[1].split("}")[0]
+    assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in errors
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in directives(text)
+    assert "$proxy_add_x_forwarded_for" not in text

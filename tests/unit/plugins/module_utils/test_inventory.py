@@ -17,6 +17,10 @@ ALICE = {"name": "alice", "p12_passphrase": "x"}
     ([{"name": "", "p12_passphrase": "x"}], ["mtls_clients[0].name must be letters"]),
     ([{"p12_passphrase": "x"}], ["mtls_clients[0].name must be letters"]),
     ([ALICE, {"name": "alice", "state": "absent"}], ["mtls_clients[1] (alice).name is used again: mtls_clients[0]"]),
+    ([ALICE, {"name": "ALICE", "p12_passphrase": "x"}],
+     ["mtls_clients[1] (ALICE).name differs from mtls_clients[0] (alice) only in case"]),
+    ([ALICE, {"name": "Alice", "state": "revoked"}], ["(Alice).name differs from mtls_clients[0] (alice) only in case"]),
+    ([{"name": n, "p12_passphrase": "x"} for n in ("default", "include", "hostnames", "volatile")], []),
     ([{**ALICE, "state": "gone"}], ["(alice).state must be one of present, revoked, absent, got 'gone'"]),
     ([{"name": "alice", "state": "revoked", "revoke_reason": "key_compromise"}], []),
     ([{"name": "alice", "state": "revoked", "revoke_reason": "stolen"}], ["(alice).revoke_reason must be one of"]),
@@ -112,3 +116,38 @@ def test_location_errors(locations, fragment):
 
 def test_public_location_with_optional_verification():
     assert server_errors("www.example.org", 443, "*", "", [{"path": "/status", "public": True}], "optional") == []
+
+
+CLIENTS = [{"name": "alice"}, {"name": "bob", "state": "revoked"}, {"name": "default"}]
+
+
+@pytest.mark.parametrize("allow, fragment", [
+    (["alice"], None),
+    (["alice", "bob", "default"], None),  # a revoked user may stay listed: no valid certificate, no entry
+    (["ALICE"], "mtls_locations[0].allow names 'ALICE', which is not in mtls_clients (mtls_clients has 'alice'"),
+    (["mallory"], "mtls_locations[0].allow names 'mallory', which is not in mtls_clients"),
+])
+def test_allow_lists_name_clients_exactly(allow, fragment):
+    errors = server_errors("www.example.org", 443, "*", "", [{"path": "/admin", "allow": allow}], "on", CLIENTS)
+    if fragment is None:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and fragment in errors[0], errors
+
+
+@pytest.mark.parametrize("url, ok", [
+    ("", True),
+    ("https://www.example.org/", True),
+    ("https://www.example.org:8443/portal/", True),
+    ("https://[::1]:8443/", True),
+    ("javascript:alert(1)", False),
+    ("http://www.example.org/", False),
+    ("https://www.example.org/\"><script>", False),
+    ("https://www.example.org/ onmouseover=x", False),
+    ("data:text/html,hi", False),
+])
+def test_kit_url_must_be_https(url, ok):
+    errors = server_errors("www.example.org", kit_url=url)
+    assert (errors == []) is ok, errors
+    if not ok:
+        assert "mtls_client_kit_url must be an https URL" in errors[0]
