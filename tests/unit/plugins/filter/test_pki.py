@@ -25,10 +25,11 @@ def test_server_and_client_files():
     assert (paths["server_certificate"], paths["server_private_key"]) == (
         "/srv/pki/server/www.example.org.crt", "/srv/pki/server/www.example.org.key")
     assert paths["client_dir"] == "/srv/pki/clients/alice"
-    assert {paths[k] for k in ("certificate_path", "private_key_path", "path", "compat_path", "trust_path",
-                               "mobileconfig_path", "readme_path", "zip_path")} == {
-        "/srv/pki/clients/alice/" + f for f in ("alice.crt", "alice.key", "alice.p12", "alice-compat.p12", "ca.crt",
-                                                  "alice.mobileconfig", "README.html", "alice.zip")}
+    options = ("certificate_path", "private_key_path", "path", "compat_path", "trust_path", "mobileconfig_path",
+               "readme_path", "zip_path")
+    names = ("alice.crt", "alice.key", "alice.p12", "alice-compat.p12", "ca.crt", "alice.mobileconfig", "README.html",
+             "alice.zip")
+    assert [paths[option] for option in options] == ["/srv/pki/clients/alice/" + name for name in names]
     assert "server_certificate" not in pki_paths("/srv/pki")
 
 
