@@ -12,6 +12,8 @@ REVOKE_REASONS = ("unspecified", "key_compromise", "affiliation_changed", "super
 
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*$")
 
 
 class MtlsError(Exception):

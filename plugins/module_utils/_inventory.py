@@ -5,14 +5,12 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, REVOKE_REASONS
+from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, REVOKE_REASONS, SERVER_NAME_RE
 
 CLIENT_STATES = ("present", "revoked", "absent")
 CLIENT_FIELDS = {"name", "common_name", "email", "valid_days", "renew_before_days", "state", "p12_passphrase",
                  "revoke_reason"}
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*$")
 LOCATION_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
 KIT_URL_RE = re.compile(r"^https://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")

@@ -38,6 +38,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     load_certificate,
     load_crl,
     load_private_key,
+    name_constraints,
     name_field,
     public_key_der,
     serial_hex,
@@ -126,6 +127,8 @@ def plan_ca(p, key_data, cert_data, check_mode=False, now=None):
     _fail_on(subject_errors(p["common_name"], p["organization"], p["country"])
              + key_errors(p["key_type"], p["key_size"])
              + validity_errors(p["valid_days"], p["renew_before_days"]))
+    if p.get("permitted_names"):
+        name_constraints(p["permitted_names"])  # fails, naming the option, before anything is generated
     key_path, cert_path, passphrase = p["private_key_path"], p["certificate_path"], p["passphrase"]
     subject = build_name(p["common_name"], p["organization"], p["country"])
     plan = Plan()
@@ -159,11 +162,12 @@ def plan_ca(p, key_data, cert_data, check_mode=False, now=None):
         else:
             cert = _ca_certificate(cert_data, cert_path, key_path, key, subject)
             plan.before = describe(cert)
-            plan.reason = ca_renewal_reason(cert, key, p["valid_days"], p["renew_before_days"], now)
+            plan.reason = ca_renewal_reason(cert, key, p["valid_days"], p["renew_before_days"], now,
+                                            p.get("permitted_names"))
             if plan.reason is None:
                 plan.after = plan.before
     if plan.reason and key is not None:
-        cert = issue_ca_certificate(key, subject, p["valid_days"], now)
+        cert = issue_ca_certificate(key, subject, p["valid_days"], now, p.get("permitted_names"))
         plan.writes.append((cert_path, dump_certificate(cert), cert_mode(p)))
         plan.after = describe(cert)
     return plan
@@ -333,7 +337,8 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             bp = {"path": files[option], "passphrase": client["p12_passphrase"], "encryption": encryption,
                   "friendly_name": None}
             bundle_data = read(files[option])
-            bundle_plan = _plan_bundle(bp, key, cert, [ca[0]], bundle_data, check_mode)
+            # No CA certificate in a user's bundle: nginx has it, and a device could file it as a trusted root.
+            bundle_plan = _plan_bundle(bp, key, cert, [], bundle_data, check_mode)
             after = bundle_plan.writes[0][1] if bundle_plan.writes else None if bundle_plan.reason else bundle_data
             bundles[option] = (bundle_plan, after)
         kit_plan = plan_kit(p, client["name"], files, cert, ca[0], cert_data,

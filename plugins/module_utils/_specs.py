@@ -27,6 +27,7 @@ SPECS = {
         "country": {"type": "str"},
         "valid_days": {"type": "int", "default": 3650},
         "renew_before_days": {"type": "int", "default": 90},
+        "permitted_names": {"type": "list", "elements": "str", "default": []},
         **_KEY, **_CERTIFICATE, **_OWNERSHIP,
     }},
     "client_cert": {"argument_spec": {

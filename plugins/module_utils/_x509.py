@@ -12,7 +12,7 @@ import ipaddress
 import re
 import secrets
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, KEY_TYPES, MtlsError
+from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, KEY_TYPES, SERVER_NAME_RE, MtlsError
 
 try:
     from cryptography import x509
@@ -223,15 +223,44 @@ def not_after(cert):
     return getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
 
 
-def ca_extensions(public_key):
-    """(extension, critical) pairs of our CA profile."""
-    return [
+def name_constraints(permitted):
+    """Critical NameConstraints for a CA that may vouch only for the given names.
+
+    permitted: DNS names (each also permits its subdomains; a leading "*." is dropped) and IP
+    addresses (each exactly). When no IP address is permitted, every IP address is excluded, so
+    that the CA cannot vouch for one (RFC 5280 leaves a name type without subtrees unconstrained).
+    """
+    dns, ips = set(), set()
+    for name in permitted:
+        try:
+            address = ipaddress.ip_address(name)
+        except ValueError:
+            host = name[2:] if name.startswith("*.") else name
+            if not isinstance(host, str) or not SERVER_NAME_RE.match(host):
+                raise PkiError(f"permitted_names: {name!r} is neither a host name nor an IP address") from None
+            dns.add(host.lower())
+        else:
+            ips.add(ipaddress.ip_network(address))
+    if not dns:
+        raise PkiError("permitted_names must hold at least one host name (the server's)")
+    permitted_subtrees = [x509.DNSName(n) for n in sorted(dns)] + [x509.IPAddress(n) for n in sorted(ips, key=str)]
+    excluded = None if ips else [x509.IPAddress(ipaddress.ip_network("0.0.0.0/0")),
+                                 x509.IPAddress(ipaddress.ip_network("::/0"))]
+    return x509.NameConstraints(permitted_subtrees=permitted_subtrees, excluded_subtrees=excluded)
+
+
+def ca_extensions(public_key, permitted=None):
+    """(extension, critical) pairs of our CA profile; with permitted names, fenced to them."""
+    extensions = [
         (x509.BasicConstraints(ca=True, path_length=0), True),
         (x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
                        data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
                        encipher_only=False, decipher_only=False), True),
         (x509.SubjectKeyIdentifier.from_public_key(public_key), False),
     ]
+    if permitted:
+        extensions.append((name_constraints(permitted), True))
+    return extensions
 
 
 def authority_key_identifier(ca_cert):
@@ -298,9 +327,9 @@ def _sign(subject, issuer, public_key, signing_key, extensions, valid_days, now,
     return builder.sign(signing_key, signature_hash(signing_key))
 
 
-def issue_ca_certificate(key, subject, valid_days, now=None):
+def issue_ca_certificate(key, subject, valid_days, now=None, permitted=None):
     now = now or utcnow()
-    return _sign(subject, subject, key.public_key(), key, ca_extensions(key.public_key()), valid_days, now)
+    return _sign(subject, subject, key.public_key(), key, ca_extensions(key.public_key(), permitted), valid_days, now)
 
 
 def issue_client_certificate(ca_cert, ca_key, public_key, subject, valid_days, email=None, now=None, taken=()):
@@ -346,14 +375,15 @@ def lifecycle_reason(cert, valid_days, renew_before_days, now):
     return None
 
 
-def ca_renewal_reason(cert, key, valid_days, renew_before_days, now=None):
+def ca_renewal_reason(cert, key, valid_days, renew_before_days, now=None, permitted=None):
     """Why the CA certificate must be re-signed (with the same key), or None.
 
     The caller has checked the key and the subject: those can never be fixed by a re-sign.
     """
     now = now or utcnow()
-    if not extensions_match(cert, ca_extensions(key.public_key())):
-        return "profile changed"
+    if not extensions_match(cert, ca_extensions(key.public_key(), permitted)):
+        current = _permitted(cert)
+        return "names changed" if current is not None and current != _permitted_wanted(permitted) else "profile changed"
     return lifecycle_reason(cert, valid_days, renew_before_days, now)
 
 
@@ -387,6 +417,17 @@ def server_reissue_reason(cert, key, subject, dns_names, ip_addresses, valid_day
     if not extensions_match(cert, server_extensions(key.public_key(), dns_names, ip_addresses, ca_cert)):
         return "names changed"
     return lifecycle_reason(cert, valid_days, renew_before_days, now)
+
+
+def _permitted(cert):
+    try:
+        return cert.extensions.get_extension_for_class(x509.NameConstraints).value.permitted_subtrees
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _permitted_wanted(permitted):
+    return name_constraints(permitted).permitted_subtrees
 
 
 def _sans(cert):

@@ -53,6 +53,18 @@ options:
   country:
     description: Two-letter country code (C) of the CA, such as V(NL).
     type: str
+  permitted_names:
+    description:
+      - Fences the CA for devices that trust it as a root, with a critical nameConstraints extension.
+        It may then vouch only for these host names (and their subdomains) and IP addresses; when no
+        IP address is listed, every IP address is excluded.
+      - Give it for a CA that issues server certificates and that users install as trusted (the pki
+        role's server CA); leave it empty for the client CA.
+      - Changing the list re-signs the certificate with the same key (C(reissue_reason=names changed));
+        devices keep trusting the copy they installed until they install the new one.
+    type: list
+    elements: str
+    default: []
   valid_days:
     default: 3650
   renew_before_days:
@@ -69,6 +81,15 @@ EXAMPLES = r"""
     common_name: Example Client CA
     organization: Example Org
     country: NL
+
+- name: Create a server CA that users may trust only for our servers
+  mtls.nginx.ca_root:
+    certificate_path: /srv/pki/server/ca.crt
+    private_key_path: /srv/pki/server/ca.key
+    passphrase: "{{ vault_mtls_server_ca_passphrase }}"
+    common_name: www.example.org server CA
+    valid_days: 730
+    permitted_names: [www.example.org, api.example.org, 192.0.2.10]
 """
 
 RETURN = r"""

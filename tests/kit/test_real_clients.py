@@ -77,10 +77,11 @@ def test_java_keytool_reads_the_bundle(kit, passphrases, report, user, name):
                   "-storepass", passphrases[user])
     assert listing.returncode == 0, listing.stdout + listing.stderr
     assert "Entry type: PrivateKeyEntry" in listing.stdout
-    assert "Certificate chain length: 2" in listing.stdout
+    # The user's certificate alone: the client CA stays out of every bundle (see README, "The user's kit").
+    assert "Certificate chain length: 1" in listing.stdout
     assert f"SHA256: {colon_fingerprint(certificate(kit, user))}" in listing.stdout
     java = run("java", "-version").stderr.splitlines()[0]
-    report(f"Java keytool ({java}) {os.path.basename(kit(user, name))}: PrivateKeyEntry, chain length 2, fingerprint matches")
+    report(f"Java keytool ({java}) {os.path.basename(kit(user, name))}: PrivateKeyEntry, chain length 1, fingerprint matches")
 
 
 @pytest.mark.parametrize("user, name", BUNDLES, ids=BUNDLE_IDS)
@@ -91,11 +92,9 @@ def test_python_cryptography_loads_the_bundle(kit, passphrases, report, user, na
     assert bundle.cert.certificate == cert
     public = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     assert bundle.key.public_key().public_bytes(*public) == cert.public_key().public_bytes(*public)
-    with open(os.path.join(PKI, "ca", "ca.crt"), "rb") as handle:
-        assert [c.certificate for c in bundle.additional_certs] == [x509.load_pem_x509_certificate(handle.read())]
+    assert bundle.additional_certs == []  # no CA for a device to file as a trusted root
     report(f"python cryptography load_pkcs12 {os.path.basename(kit(user, name))}: key matches certificate, "
-           f"chain [{bundle.additional_certs[0].certificate.subject.rfc4514_string()}], "
-           f"friendly name {bundle.cert.friendly_name.decode()!r}")
+           f"no CA certificate, friendly name {bundle.cert.friendly_name.decode()!r}")
 
 
 @pytest.mark.parametrize("user, name", BUNDLES, ids=BUNDLE_IDS)

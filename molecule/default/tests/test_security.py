@@ -13,6 +13,7 @@ import ssl
 import pytest
 from conftest import PKI_DIR, client_files, converge, https_get
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 KEYWORDS = ["default", "include", "hostnames", "volatile"]
 
@@ -102,3 +103,17 @@ def test_the_496_page_keeps_hsts_and_hides_the_version(attacked):
 
 def test_the_lifecycle_converges(attacked):
     assert attacked["rerun"] and all("changed=0" in line for line in attacked["rerun"]), attacked["rerun"]
+
+
+def test_the_root_users_install_is_fenced_short_lived_and_its_key_encrypted(inventory):
+    with open(os.path.join(PKI_DIR, "server", "ca.crt"), "rb") as handle:
+        ca = x509.load_pem_x509_certificate(handle.read())
+    constraints = ca.extensions.get_extension_for_class(x509.NameConstraints)
+    assert constraints.critical
+    assert sorted(str(n.value) for n in constraints.value.permitted_subtrees) == ["127.0.0.1/32", "localhost"]
+    life = ca.not_valid_after_utc - ca.not_valid_before_utc
+    assert life.days <= 731
+    with open(os.path.join(PKI_DIR, "server", "ca.key"), "rb") as handle:
+        key = handle.read()
+    assert b"ENCRYPTED PRIVATE KEY" in key
+    serialization.load_pem_private_key(key, inventory["mtls_server_ca_passphrase"].encode())

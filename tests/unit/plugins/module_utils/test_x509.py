@@ -284,3 +284,60 @@ def test_fingerprints_are_what_openssl_computes(alice):
     spki = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER"],
                           input=X.dump_private_key(key), capture_output=True, check=True).stdout
     assert X.describe(cert)["spki_sha256"] == hashlib.sha256(spki).hexdigest() == X.spki_sha256(key)
+
+
+@pytest.mark.parametrize("permitted, dns, ips, excluded_ips", [
+    (["localhost"], ["localhost"], [], True),
+    (["www.example.org", "127.0.0.1"], ["www.example.org"], ["127.0.0.1/32"], False),
+    (["*.example.org", "WWW.example.org", "www.example.org"], ["example.org", "www.example.org"], [], True),
+    (["a.example", "::1", "10.0.0.5"], ["a.example"], ["10.0.0.5/32", "::1/128"], False),
+])
+def test_name_constraints_permit_only_what_is_listed(permitted, dns, ips, excluded_ips):
+    constraints = X.name_constraints(permitted)
+    assert [n.value for n in constraints.permitted_subtrees if isinstance(n, x509.DNSName)] == dns
+    assert sorted(str(n.value) for n in constraints.permitted_subtrees if isinstance(n, x509.IPAddress)) == sorted(ips)
+    assert (constraints.excluded_subtrees is not None) == excluded_ips
+    if excluded_ips:
+        assert sorted(str(n.value) for n in constraints.excluded_subtrees) == ["0.0.0.0/0", "::/0"]
+
+
+@pytest.mark.parametrize("permitted, fragment", [
+    (["bad name"], "neither a host name"),
+    (["127.0.0.1"], "at least one host name"),
+    (["a;b"], "neither a host name"),
+])
+def test_name_constraints_refuse_bad_names(permitted, fragment):
+    with pytest.raises(X.PkiError, match=fragment):
+        X.name_constraints(permitted)
+
+
+def test_a_fenced_ca_is_critical_and_changes_are_names_changed():
+    key = X.generate_key("ec")
+    ca = X.issue_ca_certificate(key, X.build_name("Server CA"), 730, NOW, ["www.example.org"])
+    extension = ca.extensions.get_extension_for_class(x509.NameConstraints)
+    assert extension.critical
+    assert X.ca_renewal_reason(ca, key, 730, 90, NOW, ["www.example.org"]) is None
+    assert X.ca_renewal_reason(ca, key, 730, 90, NOW, ["www.example.org", "api.example.org"]) == "names changed"
+    unfenced = X.issue_ca_certificate(key, X.build_name("Server CA"), 730, NOW)
+    assert X.ca_renewal_reason(unfenced, key, 730, 90, NOW, ["www.example.org"]) == "profile changed"
+
+
+@pytest.mark.parametrize("dns_names, ips, verdict", [
+    (["www.example.org"], [], "OK"),
+    (["api.www.example.org"], ["127.0.0.1"], "OK"),
+    (["evil.example.com"], [], "permitted subtree violation"),
+    (["www.example.org"], ["10.1.2.3"], "excluded subtree violation"),
+])
+def test_openssl_enforces_the_fence(tmp_path, dns_names, ips, verdict):
+    """What OpenSSL itself says of server certificates the fenced CA signs."""
+    ca_key = X.generate_key("ec")
+    ca = X.issue_ca_certificate(ca_key, X.build_name("Server CA"), 730, NOW,
+                                ["www.example.org"] + (["127.0.0.1"] if "127.0.0.1" in ips else []))
+    key = X.generate_key("ec")
+    leaf = X.issue_server_certificate(key, X.build_name(dns_names[0]), dns_names, ips, 30, NOW, (ca, ca_key))
+    (tmp_path / "ca.crt").write_bytes(X.dump_certificate(ca))
+    (tmp_path / "leaf.crt").write_bytes(X.dump_certificate(leaf))
+    result = subprocess.run(["openssl", "verify", "-attime", str(int(NOW.timestamp()) + 3600), "-CAfile",
+                             str(tmp_path / "ca.crt"), str(tmp_path / "leaf.crt")],
+                            capture_output=True, text=True, check=False)
+    assert verdict in result.stdout + result.stderr
