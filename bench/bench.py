@@ -52,7 +52,7 @@ def main():
     env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "PATH": f"{bin_dir}:{os.environ['PATH']}",
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
     playbook = [os.path.join(bin_dir, "ansible-playbook"), "-i", "localhost,"]
-    users = [{"name": f"user{i:05d}", "p12_passphrase": f"pass-{i:05d}"} for i in range(args.users)]
+    users = [{"name": f"user{i:05d}", "p12_passphrase": f"bench-passphrase-{i:05d}"} for i in range(args.users)]
 
     def vars_file(kind):
         path = os.path.join(out, f"{kind}-vars.yml")

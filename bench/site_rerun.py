@@ -39,7 +39,7 @@ def main():
         many = os.path.join(scratch, "many.json")
         with open(many, "w", encoding="utf-8") as handle:
             json.dump({"mtls_pki_dir": os.path.join(scratch, "pki"),
-                       "mtls_clients": [{"name": f"user{i:05d}", "p12_passphrase": f"pass-{i:05d}"}
+                       "mtls_clients": [{"name": f"user{i:05d}", "p12_passphrase": f"bench-passphrase-{i:05d}"}
                                         for i in range(args.users)]}, handle)
         few = []  # the demo inventory as it is: alice and bob
         run(["-e", f"@{many}"])  # converge N users (a new CA, N certificates, a new server config)

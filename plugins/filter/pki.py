@@ -16,6 +16,7 @@ def pki_paths(pki_dir, server_name=None, client=None):
     if client:
         paths.update(_layout.client_files(paths["clients_dir"], client))
         paths["client_dir"] = _layout.client_dir(paths["clients_dir"], client)
+        paths["passphrase_path"] = _layout.passphrase_path(paths["passphrases_dir"], client)
     return paths
 
 

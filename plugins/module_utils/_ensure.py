@@ -12,9 +12,9 @@ import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
-from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
-from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors
-from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors, short_passphrases
+from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path
 from ansible_collections.mtls.nginx.plugins.module_utils._specs import BUNDLE_INPUTS
 
 read = _files.read_bytes
@@ -116,7 +116,14 @@ def clients(p, check_mode, diff):
     with _ledger_lock(p["ledger_path"]):
         ledger = _load_ledger(p)
         plans, new_ledger = plan.plan_clients(p, _load_ca(p), read, check_mode, ledger=ledger, trust=trust)
-        return _apply_clients(p, plans, new_ledger if new_ledger != ledger else None, check_mode, diff)
+        result = _apply_clients(p, plans, new_ledger if new_ledger != ledger else None, check_mode, diff)
+    short = short_passphrases(p["clients"])
+    if short:
+        result["warnings"] = [
+            f"clients: the p12_passphrase of {', '.join(short)} is shorter than {MIN_PASSPHRASE_LENGTH} characters."
+            " Whoever gets a bundle can test about 10,000 guesses a second per CPU core against it, offline and"
+            " far faster on a GPU; use 16 or more random characters, or leave it out to have one generated."]
+    return result
 
 
 def _load_trust(p, check_mode):
@@ -138,6 +145,8 @@ def _apply_clients(p, plans, ledger, check_mode, diff):
         files = client_files(p["clients_dir"], user.name)
         managed.update({files["private_key_path"]: plan.KEY_MODE, files["certificate_path"]: plan.cert_mode({})})
         managed.update({files[option]: mode for option, mode in plan.KIT_MODES.items()})
+        if p["passphrases_dir"]:
+            managed[passphrase_path(p["passphrases_dir"], user.name)] = plan.PASSPHRASE_MODE
         for each in user.plans:
             writes += each.writes
             removals += each.removals

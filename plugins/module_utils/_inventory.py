@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, REVOKE_REASONS, SERVER_NAME_RE
+from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, MIN_PASSPHRASE_LENGTH, REVOKE_REASONS, SERVER_NAME_RE
 
 CLIENT_STATES = ("present", "revoked", "absent")
 CLIENT_FIELDS = {"name", "common_name", "email", "valid_days", "renew_before_days", "state", "p12_passphrase",
@@ -59,8 +59,8 @@ def client_errors(clients):
         state = client.get("state", "present")
         if state not in CLIENT_STATES:
             errors.append(f"{where}.state must be one of {', '.join(CLIENT_STATES)}, got {state!r}")
-        if state == "present" and not client.get("p12_passphrase"):
-            errors.append(f"{where}.p12_passphrase is required for a present user: it protects the bundle in transit")
+        if client.get("p12_passphrase") == "":
+            errors.append(f"{where}.p12_passphrase is empty: give one, or leave the field out to have one generated")
         email = client.get("email")
         if email is not None and not (isinstance(email, str) and EMAIL_RE.match(email)):
             errors.append(f"{where}.email must look like user@example.org, got {email!r}")
@@ -75,6 +75,12 @@ def client_errors(clients):
         if unknown:
             errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
     return errors
+
+
+def short_passphrases(clients):
+    """Names of the clients whose inventory p12_passphrase is short (never the passphrases themselves)."""
+    return [c["name"] for c in clients or [] if isinstance(c, dict) and c.get("p12_passphrase")
+            and len(c["p12_passphrase"]) < MIN_PASSPHRASE_LENGTH]
 
 
 def location_errors(locations, verify_client="on", client_names=None):

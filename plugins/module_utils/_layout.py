@@ -20,6 +20,7 @@ def pki_paths(pki_dir, server_name=None):
         "crl": os.path.join(ca_dir, "crl.pem"),
         "ledger": os.path.join(ca_dir, "ledger.json"),
         "clients_dir": os.path.join(pki_dir, "clients"),
+        "passphrases_dir": os.path.join(pki_dir, "passphrases"),
         "server_ca_private_key": os.path.join(server_dir, "ca.key"),
         "server_ca_certificate": os.path.join(server_dir, "ca.crt"),
     }
@@ -31,6 +32,11 @@ def pki_paths(pki_dir, server_name=None):
 
 def client_dir(clients_dir, name):
     return os.path.join(clients_dir, name)
+
+
+def passphrase_path(passphrases_dir, name):
+    """A generated bundle passphrase: outside the user's directory, so that no copy of the kit carries it."""
+    return os.path.join(passphrases_dir, f"{name}.p12-passphrase")
 
 
 def client_files(clients_dir, name):

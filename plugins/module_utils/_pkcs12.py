@@ -2,6 +2,8 @@
 """PKCS#12 bundles: build them in a named encryption profile and tell which profile a bundle has."""
 from __future__ import annotations
 
+import secrets
+
 try:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
@@ -10,8 +12,14 @@ except ImportError:  # see _x509.CRYPTOGRAPHY_IMPORT_ERROR
 
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import public_key_der
 
-# OpenSSL 3's default iteration count; the passphrase protects the bundle in transit only.
+# OpenSSL 3's default iteration count. Raising it buys nothing while the bundle's MAC, which
+# cryptography always computes with 2048 iterations, lets a guess be checked without the bags:
+# measured 0.1 ms per wrong guess on one core for both profiles, whatever the bags' count. The
+# protection is the passphrase's strength (generate_passphrase; _common.MIN_PASSPHRASE_LENGTH).
 KDF_ROUNDS = 2048
+# Crockford's base32 alphabet in lower case: no i, l, o, u to misread over the phone.
+PASSPHRASE_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+PASSPHRASE_GROUPS, PASSPHRASE_GROUP_LENGTH = 4, 5  # 20 symbols of 5 bits: 100 bits
 
 _OID_DATA = "1.2.840.113549.1.7.1"
 _OID_ENCRYPTED_DATA = "1.2.840.113549.1.7.6"
@@ -33,6 +41,12 @@ _PROFILES = {
 
 class BundleError(Exception):
     """A bundle cannot be parsed."""
+
+
+def generate_passphrase():
+    """A random passphrase of 100 bits, in groups easy to read out: 'k3f9q-7hx2m-...'."""
+    return "-".join("".join(secrets.choice(PASSPHRASE_ALPHABET) for _ in range(PASSPHRASE_GROUP_LENGTH))
+                    for _ in range(PASSPHRASE_GROUPS))
 
 
 def build(key, cert, ca_certs, friendly_name, passphrase, encryption):

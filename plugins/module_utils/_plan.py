@@ -11,7 +11,7 @@ import dataclasses
 import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _kit, _ledger, _pkcs12
-from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files
+from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path
 from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, REVOKE_REASONS
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     PkiError,
@@ -52,6 +52,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
 KEY_MODE = 0o600
 BUNDLE_MODE = 0o600
 LEDGER_MODE = 0o600
+PASSPHRASE_MODE = 0o600
 CRL_MODE = 0o644
 PUBLIC_MODE = 0o644  # a user's ca.crt and README.html: nothing secret
 DEFAULT_CERT_MODE = "0644"
@@ -312,19 +313,23 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     known = _ledger.index(ledger) if ledger is not None else None
     burnt = _ledger.burnt_keys(ledger) if ledger is not None else None
     for index, client in enumerate(p["clients"]):
-        if not client.get("p12_passphrase"):
+        if client.get("p12_passphrase") == "":
             raise PkiError(f"clients[{index}].p12_passphrase must not be empty: it protects the private key inside"
-                           f" the bundles of {client['name']}")
+                           f" the bundles of {client['name']}; leave it out to have one generated")
+        if client.get("p12_passphrase") is None and not p.get("passphrases_dir"):
+            raise PkiError(f"clients[{index}].p12_passphrase is not set for {client['name']}: set it, or set"
+                           " passphrases_dir to keep a generated one")
     for client in p["clients"]:
         files = client_files(p["clients_dir"], client["name"])
+        passphrase, passphrase_writes = _bundle_passphrase(p, client, read, check_mode)
         cp = {**p, **client, **files, "organization": None, "country": None, "force": False, "mode": None,
               "common_name": client.get("common_name") or client["name"]}
         key_data, cert_data = read(files["private_key_path"]), read(files["certificate_path"])
         cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode, now, ledger, known, burnt, supersede=False)
         ledger = cert_plan.ledger if cert_plan.ledger is not None else ledger
-        if check_mode and cert_plan.reason:
+        if check_mode and (cert_plan.reason or passphrase is None):
             # Nothing was issued to compare with: everything made from the certificate changes.
-            changes = Plan(reason="certificate changed")
+            changes = Plan(reason="certificate changed" if cert_plan.reason else "passphrase generated")
             plans.append(ClientPlans(client["name"], cert_plan, changes, changes, changes))
             continue
         new = {path: data for path, data, _mode in cert_plan.writes}
@@ -334,8 +339,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
         key = load_private_key(key_data, None, files["private_key_path"], "private_key_path")[0]
         bundles = {}
         for option, encryption in (("path", p["encryption"]), ("compat_path", "compatible")):
-            bp = {"path": files[option], "passphrase": client["p12_passphrase"], "encryption": encryption,
-                  "friendly_name": None}
+            bp = {"path": files[option], "passphrase": passphrase, "encryption": encryption, "friendly_name": None}
             bundle_data = read(files[option])
             # No CA certificate in a user's bundle: nginx has it, and a device could file it as a trusted root.
             bundle_plan = _plan_bundle(bp, key, cert, [], bundle_data, check_mode)
@@ -343,6 +347,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             bundles[option] = (bundle_plan, after)
         kit_plan = plan_kit(p, client["name"], files, cert, ca[0], cert_data,
                             {option: data for option, (_plan, data) in bundles.items()}, trust, read)
+        bundles["path"][0].writes[:0] = passphrase_writes
         plans.append(ClientPlans(client["name"], cert_plan, bundles["path"][0], bundles["compat_path"][0], kit_plan))
     if ledger is not None:
         current = {user.name: user.certificate.after["serial_number"] for user in plans if user.certificate.after}
@@ -352,6 +357,22 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             for user in plans:
                 user.certificate.superseded = [entry for entry in due if entry[1] == user.name]
     return plans, ledger
+
+
+def _bundle_passphrase(p, client, read, check_mode):
+    """(passphrase, writes) of a user's bundles: the inventory's, or one generated and kept 0600.
+
+    In check mode a passphrase still to be generated is None (nothing is generated)."""
+    if client.get("p12_passphrase") is not None:
+        return client["p12_passphrase"], []
+    path = passphrase_path(p["passphrases_dir"], client["name"])
+    kept = read(path)
+    if kept is not None and kept.strip():
+        return kept.decode("utf-8").strip(), []
+    if check_mode:
+        return None, []
+    generated = _pkcs12.generate_passphrase()
+    return generated, [(path, f"{generated}\n".encode(), PASSPHRASE_MODE)]
 
 
 _PENDING = object()  # check mode: the content depends on a bundle that is not built yet

@@ -86,6 +86,7 @@ SPECS = {
     "clients": {"argument_spec": {
         **_CA,
         "clients_dir": {"type": "path", "required": True},
+        "passphrases_dir": {"type": "path"},
         "ledger_path": {"type": "path"},
         "encryption": {"type": "str", "default": "modern", "choices": list(ENCRYPTIONS)},
         "trust_certificate_path": {"type": "path"},
@@ -97,7 +98,7 @@ SPECS = {
             "email": {"type": "str"},
             "valid_days": {"type": "int", "default": 365},
             "renew_before_days": {"type": "int", "default": 30},
-            "p12_passphrase": {"type": "str", "required": True, "no_log": True},
+            "p12_passphrase": {"type": "str", "no_log": True},
         }},
         **_KEY, **_OWNERSHIP,
     }},

@@ -42,6 +42,12 @@ options:
     description: Directory that holds one directory per user; created (and its missing parents) with mode V(0700).
     type: path
     required: true
+  passphrases_dir:
+    description:
+      - Where the passphrases generated for users without O(clients[].p12_passphrase) are kept, one file
+        C(<name>.p12-passphrase) (0600) each, outside the users' directories so that no copy of a kit carries one.
+      - Required when some user has no O(clients[].p12_passphrase).
+    type: path
   ledger_path:
     description: The CA's issuance ledger (see M(mtls.nginx.client_cert)).
     type: path
@@ -88,9 +94,12 @@ options:
         type: int
         default: 30
       p12_passphrase:
-        description: Passphrase of the user's bundle.
+        description:
+          - Passphrase of the user's bundles. One shorter than 16 characters gets a warning, since whoever gets a
+            bundle can test about 10,000 guesses a second per CPU core against it, offline.
+          - Left out, a random one of 100 bits is generated once and kept in O(passphrases_dir) (0600); it is
+            never returned, printed or put into the kit.
         type: str
-        required: true
 """
 
 EXAMPLES = r"""

@@ -35,9 +35,12 @@ def report():
 
 @pytest.fixture(scope="session")
 def passphrases():
+    """alice's from the inventory's vault; bob has none there, so the pki role generated his."""
     with open(os.path.join(INVENTORY, "vault.yml"), encoding="utf-8") as handle:
         vault = yaml.safe_load(handle)
-    return {user: vault[f"vault_{user}_p12"] for user in USERS}
+    with open(os.path.join(PKI, "passphrases", "bob.p12-passphrase"), encoding="utf-8") as handle:
+        generated = handle.read().strip()
+    return {"alice": vault["vault_alice_p12"], "bob": generated}
 
 
 @pytest.fixture(scope="session")

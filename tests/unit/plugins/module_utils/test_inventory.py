@@ -1,7 +1,7 @@
 import pytest
 
 from ansible_collections.mtls.nginx.plugins.filter.inventory import FilterModule
-from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_errors, normalize_clients, server_errors
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_errors, normalize_clients, server_errors, short_passphrases
 
 ALICE = {"name": "alice", "p12_passphrase": "x"}
 
@@ -24,8 +24,9 @@ ALICE = {"name": "alice", "p12_passphrase": "x"}
     ([{**ALICE, "state": "gone"}], ["(alice).state must be one of present, revoked, absent, got 'gone'"]),
     ([{"name": "alice", "state": "revoked", "revoke_reason": "key_compromise"}], []),
     ([{"name": "alice", "state": "revoked", "revoke_reason": "stolen"}], ["(alice).revoke_reason must be one of"]),
-    ([{"name": "alice"}], ["(alice).p12_passphrase is required for a present user"]),
-    ([{**ALICE, "p12_passphrase": ""}], ["(alice).p12_passphrase is required"]),
+    ([{"name": "alice"}], []),  # a passphrase is generated
+    ([{"name": "alice", "p12_passphrase": ""}], ["(alice).p12_passphrase is empty: give one, or leave the field out"]),
+    ([{**ALICE, "p12_passphrase": ""}], ["(alice).p12_passphrase is empty"]),
     ([{**ALICE, "email": "alice"}], ["(alice).email must look like user@example.org"]),
     ([{**ALICE, "valid_days": 0}], ["(alice).valid_days must be a whole number of days, at least 1"]),
     ([{**ALICE, "valid_days": -3}], ["(alice).valid_days must be"]),
@@ -33,7 +34,7 @@ ALICE = {"name": "alice", "p12_passphrase": "x"}
     ([{**ALICE, "valid_days": True}], ["(alice).valid_days must be"]),
     ([{**ALICE, "passphrase": "x"}], ["(alice) has unknown fields passphrase"]),
     (["alice"], ["mtls_clients[0] must be a mapping"]),
-    ([{"name": "a/b"}, {"name": "c", "state": "x", "p12_passphrase": "p"}],
+    ([{"name": "a/b", "p12_passphrase": ""}, {"name": "c", "state": "x", "p12_passphrase": "p"}],
      ["mtls_clients[0].name", "mtls_clients[0].p12_passphrase", "mtls_clients[1] (c).state"]),
 ])
 def test_client_errors(clients, fragments):
@@ -151,3 +152,12 @@ def test_kit_url_must_be_https(url, ok):
     assert (errors == []) is ok, errors
     if not ok:
         assert "mtls_client_kit_url must be an https URL" in errors[0]
+
+
+@pytest.mark.parametrize("clients, names", [
+    ([], []),
+    ([{"name": "a", "p12_passphrase": "x" * 15}, {"name": "b", "p12_passphrase": "x" * 16}], ["a"]),
+    ([{"name": "a"}, {"name": "b", "p12_passphrase": None}], []),  # generated ones are long
+])
+def test_short_passphrases_are_named_never_shown(clients, names):
+    assert short_passphrases(clients) == names

@@ -1,3 +1,5 @@
+import math
+import re
 import subprocess
 
 import pytest
@@ -91,3 +93,24 @@ def test_unencrypted_bundle_is_other(material):
     key, cert, ca = material
     data = pkcs12.serialize_key_and_certificates(b"alice", key, cert, [ca], NoEncryption())
     assert P.encryption_profile(data) == "other"
+
+
+def test_generated_passphrases_have_100_bits_and_read_well():
+    seen = {P.generate_passphrase() for _ in range(2000)}
+    assert len(seen) == 2000
+    bits = P.PASSPHRASE_GROUPS * P.PASSPHRASE_GROUP_LENGTH * math.log2(len(set(P.PASSPHRASE_ALPHABET)))
+    assert bits >= 100
+    alphabet = re.escape(P.PASSPHRASE_ALPHABET)
+    assert all(re.fullmatch(rf"[{alphabet}]{{5}}(-[{alphabet}]{{5}}){{3}}", value) for value in seen)
+    assert not set("ilou") & set(P.PASSPHRASE_ALPHABET)
+    # every symbol is used: the choice is over the whole alphabet
+    assert set("".join(seen).replace("-", "")) == set(P.PASSPHRASE_ALPHABET)
+
+
+def test_a_guess_is_checked_against_the_mac_whatever_the_bag_iterations(material):
+    """Why KDF_ROUNDS stays at 2048: cryptography's MAC uses 2048 iterations regardless (openssl says so)."""
+    key, cert, _ca = material
+    data = P.build(key, cert, [], "alice", "pw", "modern")
+    info = subprocess.run(["openssl", "pkcs12", "-in", "/dev/stdin", "-info", "-noout", "-passin", "pass:pw"],
+                          input=data, capture_output=True, check=False).stderr.decode()
+    assert "MAC: sha256, Iteration 2048" in info

@@ -2,6 +2,7 @@
 import json
 import os
 import plistlib
+import re
 import shutil
 import stat
 import subprocess
@@ -602,6 +603,49 @@ def test_clients_bad_input_changes_nothing(run_module, clients_pki, bad, fragmen
     result = run_module("clients", clients_args(pki, USERS + [bad], ca_passphrase="ca-secret"))
     assert result.get("failed") and fragment in result["msg"]
     assert snapshot(pki) == before
+
+
+def test_clients_generate_a_passphrase_when_none_is_given(run_module, clients_pki):
+    pki = clients_pki
+    args = clients_args(pki, [{"name": "dora"}], ca_passphrase="ca-secret", passphrases_dir=str(pki / "passphrases"),
+                        zip=True)
+    before = snapshot(pki)
+    predicted = run_module("clients", args, check=True)
+    assert predicted["changed"] and predicted["clients"][0]["bundle_reason"] == "certificate changed"
+    assert snapshot(pki) == before
+    made = run_module("clients", args)
+    path = pki / "passphrases/dora.p12-passphrase"
+    value = path.read_text().strip()
+    assert (mode_of(path), mode_of(pki / "passphrases")) == (0o600, 0o700)
+    assert re.fullmatch(r"([0-9a-z]{5}-){3}[0-9a-z]{5}", value)
+    for bundle in ("dora.p12", "dora-compat.p12"):
+        P.pkcs12.load_pkcs12((pki / "clients/dora" / bundle).read_bytes(), value.encode())
+    assert value not in made["_stdout"]
+    for kit_file in (pki / "clients/dora").iterdir():  # the zip is stored, not compressed: a plain search holds
+        assert value.encode() not in kit_file.read_bytes(), kit_file
+    after = snapshot(pki)
+    assert run_module("clients", args)["changed"] is False
+    assert snapshot(pki) == after  # the passphrase is read back, not made again
+    path.unlink()  # lost: a new one is made and the bundles follow it
+    remade = run_module("clients", args)["clients"][0]
+    assert remade["bundle_reason"] == "passphrase changed or bundle unreadable" and "reissue_reason" not in remade
+
+
+def test_clients_without_a_passphrase_need_a_place_to_keep_one(run_module, clients_pki):
+    pki = clients_pki
+    before = snapshot(pki)
+    result = run_module("clients", clients_args(pki, [{"name": "dora"}], ca_passphrase="ca-secret"))
+    assert result.get("failed") and "clients[0].p12_passphrase is not set for dora" in result["msg"]
+    assert "passphrases_dir" in result["msg"] and snapshot(pki) == before
+
+
+def test_short_inventory_passphrases_are_warned_by_name(run_module, clients_pki):
+    pki = clients_pki
+    made = run_module("clients", clients_args(pki, USERS + [{"name": "eve", "p12_passphrase": "short-one"}],
+                                              ca_passphrase="ca-secret"))
+    # ansible-core 2.19 wraps module warnings in a summary object; the text is the same
+    assert len(made["warnings"]) == 1 and "p12_passphrase of bob, eve is shorter than 16" in str(made["warnings"])
+    assert "short-one" not in made["_stdout"] and "bob-p12-secret" not in made["_stdout"]
 
 
 # ------------------------------------------------------------------ clients: each user's onboarding kit
