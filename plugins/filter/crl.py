@@ -6,7 +6,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
-from ansible_collections.mtls.nginx.plugins.module_utils._x509 import crl_days_left
+from ansible_collections.mtls.nginx.plugins.module_utils._crl import crl_days_left
 
 
 def _crl_days_left(pem, now=None):

@@ -2,6 +2,7 @@
 """Names shared by the modules and their logic; no third-party imports."""
 from __future__ import annotations
 
+import datetime
 import re
 
 KEY_TYPES = ("ec", "rsa", "ed25519")
@@ -21,3 +22,15 @@ SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*$")
 
 class MtlsError(Exception):
     """An input or a file cannot be used; the message names the field and the fix."""
+
+
+class PkiError(MtlsError):
+    """The request or the files on disk cannot be used; the message names the field and the fix."""
+
+
+class UnreadableKeyError(PkiError):
+    """A key file holds no key we can read (as opposed to a passphrase problem)."""
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)

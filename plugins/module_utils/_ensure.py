@@ -12,6 +12,7 @@ import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
+from ansible_collections.mtls.nginx.plugins.module_utils import _plan_clients as plan_clients
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors, short_passphrases
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path
@@ -115,7 +116,7 @@ def clients(p, check_mode, diff):
     trust = _load_trust(p, check_mode)
     with _ledger_lock(p["ledger_path"]):
         ledger = _load_ledger(p)
-        plans, new_ledger = plan.plan_clients(p, _load_ca(p), read, check_mode, ledger=ledger, trust=trust)
+        plans, new_ledger = plan_clients.plan_clients(p, _load_ca(p), read, check_mode, ledger=ledger, trust=trust)
         result = _apply_clients(p, plans, new_ledger if new_ledger != ledger else None, check_mode, diff)
     short = short_passphrases(p["clients"])
     if short:
@@ -131,7 +132,7 @@ def _load_trust(p, check_mode):
     data = read(p["trust_certificate_path"]) if p["trust_certificate_path"] else None
     if check_mode and data is None:
         return None
-    return plan.load_trust(p, data)
+    return plan_clients.load_trust(p, data)
 
 
 # What each user's report calls the reason of each plan (ClientPlans.plans order).
@@ -144,9 +145,9 @@ def _apply_clients(p, plans, ledger, check_mode, diff):
     for user in plans:
         files = client_files(p["clients_dir"], user.name)
         managed.update({files["private_key_path"]: plan.KEY_MODE, files["certificate_path"]: plan.cert_mode({})})
-        managed.update({files[option]: mode for option, mode in plan.KIT_MODES.items()})
+        managed.update({files[option]: mode for option, mode in plan_clients.KIT_MODES.items()})
         if p["passphrases_dir"]:
-            managed[passphrase_path(p["passphrases_dir"], user.name)] = plan.PASSPHRASE_MODE
+            managed[passphrase_path(p["passphrases_dir"], user.name)] = plan_clients.PASSPHRASE_MODE
         for each in user.plans:
             writes += each.writes
             removals += each.removals

@@ -15,13 +15,13 @@ import uuid
 import zipfile
 
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import TRUST_FILE
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import public_key_der
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     certificate_der,
     fingerprint_sha256,
     name_field,
     not_after,
     not_before,
-    public_key_der,
     serial_hex,
 )
 

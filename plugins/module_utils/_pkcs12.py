@@ -10,7 +10,7 @@ try:
 except ImportError:  # see _x509.CRYPTOGRAPHY_IMPORT_ERROR
     pass
 
-from ansible_collections.mtls.nginx.plugins.module_utils._x509 import public_key_der
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import public_key_der
 
 # OpenSSL 3's default iteration count. Raising it buys nothing while the bundle's MAC, which
 # cryptography always computes with 2048 iterations, lets a guess be checked without the bags:

@@ -8,51 +8,51 @@ In check mode nothing new is generated: the plan carries the reason but no new m
 from __future__ import annotations
 
 import dataclasses
-import os
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _kit, _ledger, _pkcs12
-from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path
+from ansible_collections.mtls.nginx.plugins.module_utils import _ledger, _pkcs12
 from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, REVOKE_REASONS
-from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
-    PkiError,
-    UnreadableKeyError,
+from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, UnreadableKeyError, utcnow
+from ansible_collections.mtls.nginx.plugins.module_utils._crl import (
     build_crl,
-    build_name,
-    ca_renewal_reason,
-    client_reissue_reason,
     crl_entries,
     crl_next_update,
     crl_number,
     crl_reissue_reason,
+    dump_crl,
+    load_crl,
+)
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import (
+    dump_private_key,
+    generate_key,
+    key_errors,
+    key_spec_mismatch,
+    load_private_key,
+    public_key_der,
+    spki_sha256,
+)
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
+    build_name,
+    ca_renewal_reason,
+    client_extensions,
     describe,
     dump_certificate,
-    dump_crl,
-    dump_private_key,
     email_errors,
-    generate_key,
     issue_ca_certificate,
     issue_client_certificate,
     issue_server_certificate,
-    key_errors,
-    key_spec_mismatch,
     load_certificate,
-    load_crl,
-    load_private_key,
     name_constraints,
     name_field,
-    public_key_der,
+    reissue_reason,
     serial_hex,
-    server_reissue_reason,
-    spki_sha256,
+    server_extensions,
     subject_errors,
-    utcnow,
     validity_errors,
 )
 
 KEY_MODE = 0o600
 BUNDLE_MODE = 0o600
 LEDGER_MODE = 0o600
-PASSPHRASE_MODE = 0o600
 CRL_MODE = 0o644
 PUBLIC_MODE = 0o644  # a user's ca.crt and README.html: nothing secret
 DEFAULT_CERT_MODE = "0644"
@@ -255,8 +255,9 @@ def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=N
     def reissue(cert, key):
         if ledger is not None and _ledger.is_revoked(known, serial_hex(cert.serial_number)):
             return "revoked"
-        return client_reissue_reason(cert, key.public_key(), ca_cert, subject, p["email"],
-                                     p["valid_days"], p["renew_before_days"], now)
+        public_key = key.public_key()
+        return reissue_reason(cert, public_key, ca_cert, subject, client_extensions(public_key, ca_cert, p["email"]),
+                              p["valid_days"], p["renew_before_days"], now)
 
     plan = _plan_leaf(p, key_data, cert_data, check_mode, "client", reissue=reissue, key_revoked=key_revoked,
                       issue=lambda key: issue_client_certificate(
@@ -269,150 +270,6 @@ def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=N
         plan.superseded = _ledger.superseded(current, {p["name"]: plan.after["serial_number"]}, now)
         if plan.superseded:
             plan.ledger = _ledger.revoke(current, plan.superseded, now)
-    return plan
-
-
-# Mode of each kit file: what carries an encrypted key is the owner's only.
-KIT_MODES = {"path": BUNDLE_MODE, "compat_path": BUNDLE_MODE, "mobileconfig_path": BUNDLE_MODE,
-             "zip_path": BUNDLE_MODE, "trust_path": PUBLIC_MODE, "readme_path": PUBLIC_MODE}
-
-
-@dataclasses.dataclass
-class ClientPlans:
-    """What one run does for one user: certificate, the two bundles, the rest of the kit."""
-    name: str
-    certificate: Plan
-    bundle: Plan
-    compat_bundle: Plan
-    kit: Plan
-
-    @property
-    def plans(self):
-        return (self.certificate, self.bundle, self.compat_bundle, self.kit)
-
-
-def load_trust(p, trust_data):
-    """The certificate users' devices must trust to reach the server (trust_certificate_path), or None."""
-    if not p.get("trust_certificate_path"):
-        return None
-    if trust_data is None:
-        raise PkiError(f"trust_certificate_path: {p['trust_certificate_path']} does not exist; give the CA certificate"
-                       " that issued the server's certificate, or leave the option unset")
-    return load_certificate(trust_data, p["trust_certificate_path"])
-
-
-def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=None):
-    """Certificates, bundles and kits of many clients in one pass: a list of ClientPlans.
-
-    read(path) returns a file's bytes or None. The ledger, when given, is threaded through the
-    clients; the ledger returned is the one after the run, in which every certificate that a
-    user's current one replaced is revoked as superseded (one pass over the ledger for all users).
-    """
-    now = now or utcnow()
-    plans = []
-    known = _ledger.index(ledger) if ledger is not None else None
-    burnt = _ledger.burnt_keys(ledger) if ledger is not None else None
-    for index, client in enumerate(p["clients"]):
-        if client.get("p12_passphrase") == "":
-            raise PkiError(f"clients[{index}].p12_passphrase must not be empty: it protects the private key inside"
-                           f" the bundles of {client['name']}; leave it out to have one generated")
-        if client.get("p12_passphrase") is None and not p.get("passphrases_dir"):
-            raise PkiError(f"clients[{index}].p12_passphrase is not set for {client['name']}: set it, or set"
-                           " passphrases_dir to keep a generated one")
-    for client in p["clients"]:
-        files = client_files(p["clients_dir"], client["name"])
-        passphrase, passphrase_writes = _bundle_passphrase(p, client, read, check_mode)
-        cp = {**p, **client, **files, "organization": None, "country": None, "force": False, "mode": None,
-              "common_name": client.get("common_name") or client["name"]}
-        key_data, cert_data = read(files["private_key_path"]), read(files["certificate_path"])
-        cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode, now, ledger, known, burnt, supersede=False)
-        ledger = cert_plan.ledger if cert_plan.ledger is not None else ledger
-        if check_mode and (cert_plan.reason or passphrase is None):
-            # Nothing was issued to compare with: everything made from the certificate changes.
-            changes = Plan(reason="certificate changed" if cert_plan.reason else "passphrase generated")
-            plans.append(ClientPlans(client["name"], cert_plan, changes, changes, changes))
-            continue
-        new = {path: data for path, data, _mode in cert_plan.writes}
-        cert_data = new.get(files["certificate_path"]) or cert_data
-        key_data = new.get(files["private_key_path"]) or key_data
-        cert = load_certificate(cert_data, files["certificate_path"])
-        key = load_private_key(key_data, None, files["private_key_path"], "private_key_path")[0]
-        bundles = {}
-        for option, encryption in (("path", p["encryption"]), ("compat_path", "compatible")):
-            bp = {"path": files[option], "passphrase": passphrase, "encryption": encryption, "friendly_name": None}
-            bundle_data = read(files[option])
-            # No CA certificate in a user's bundle: nginx has it, and a device could file it as a trusted root.
-            bundle_plan = _plan_bundle(bp, key, cert, [], bundle_data, check_mode)
-            after = bundle_plan.writes[0][1] if bundle_plan.writes else None if bundle_plan.reason else bundle_data
-            bundles[option] = (bundle_plan, after)
-        kit_plan = plan_kit(p, client["name"], files, cert, ca[0], cert_data,
-                            {option: data for option, (_plan, data) in bundles.items()}, trust, read)
-        bundles["path"][0].writes[:0] = passphrase_writes
-        plans.append(ClientPlans(client["name"], cert_plan, bundles["path"][0], bundles["compat_path"][0], kit_plan))
-    if ledger is not None:
-        current = {user.name: user.certificate.after["serial_number"] for user in plans if user.certificate.after}
-        due = _ledger.superseded(ledger, current, now)
-        if due:
-            ledger = _ledger.revoke(ledger, due, now)
-            for user in plans:
-                user.certificate.superseded = [entry for entry in due if entry[1] == user.name]
-    return plans, ledger
-
-
-def _bundle_passphrase(p, client, read, check_mode):
-    """(passphrase, writes) of a user's bundles: the inventory's, or one generated and kept 0600.
-
-    In check mode a passphrase still to be generated is None (nothing is generated)."""
-    if client.get("p12_passphrase") is not None:
-        return client["p12_passphrase"], []
-    path = passphrase_path(p["passphrases_dir"], client["name"])
-    kept = read(path)
-    if kept is not None and kept.strip():
-        return kept.decode("utf-8").strip(), []
-    if check_mode:
-        return None, []
-    generated = _pkcs12.generate_passphrase()
-    return generated, [(path, f"{generated}\n".encode(), PASSPHRASE_MODE)]
-
-
-_PENDING = object()  # check mode: the content depends on a bundle that is not built yet
-
-
-def plan_kit(p, name, files, cert, ca_cert, cert_data, bundles, trust, read):
-    """ca.crt, the Apple profile, README.html and (when p["zip"]) the zip of one user.
-
-    bundles: the bytes of both bundles after the run ({"path": …, "compat_path": …}), None for a
-    bundle that check mode would rebuild: what contains it is reported as changing, not rendered.
-    trust: the certificate users' devices must trust to reach the server, or None.
-    """
-    names = {option: os.path.basename(path) for option, path in files.items()}
-    compat = bundles["compat_path"]
-    wanted = {
-        "trust_path": None if trust is None else dump_certificate(trust),
-        "readme_path": _kit.readme_html(_kit.readme_facts(name, cert, ca_cert, names, trust, p.get("server_url"))),
-        "mobileconfig_path": _PENDING if compat is None else _kit.mobileconfig(
-            name, compat, names["compat_path"], ca_cert, trust, p.get("server_url")),
-        "zip_path": None,
-    }
-    if p.get("zip"):
-        members = [("certificate_path", cert_data), ("path", bundles["path"]), ("compat_path", compat),
-                   *((option, wanted[option]) for option in ("mobileconfig_path", "trust_path", "readme_path"))]
-        pending = any(data is None or data is _PENDING for option, data in members if option != "trust_path")
-        wanted["zip_path"] = _PENDING if pending else _kit.kit_zip(
-            [(names[option], data) for option, data in members if data is not None])
-    plan = Plan()
-    changed = []
-    for option, data in wanted.items():
-        path, current = files[option], read(files[option])
-        if data is None:
-            if current is not None:
-                plan.removals.append(path)
-                changed.append(f"{names[option]} removed")
-        elif data is _PENDING or current != data:
-            changed.append(f"{names[option]} {'missing' if current is None else 'changed'}")
-            if data is not _PENDING:
-                plan.writes.append((path, data, KIT_MODES[option]))
-    plan.reason = ", ".join(changed) or None
     return plan
 
 
@@ -464,8 +321,10 @@ def plan_server(p, key_data, cert_data, check_mode=False, now=None, ca=None):
     dns_names, ip_addresses = p["dns_names"] or [p["common_name"]], p["ip_addresses"] or []
     ca_cert = ca[0] if ca else None
     return _plan_leaf(p, key_data, cert_data, check_mode, "server",
-                      reissue=lambda cert, key: server_reissue_reason(
-                          cert, key, subject, dns_names, ip_addresses, p["valid_days"], p["renew_before_days"], now, ca_cert),
+                      reissue=lambda cert, key: reissue_reason(
+                          cert, key, ca_cert if ca_cert is not None else cert, subject,
+                          server_extensions(key.public_key(), dns_names, ip_addresses, ca_cert),
+                          p["valid_days"], p["renew_before_days"], now),
                       issue=lambda key: issue_server_certificate(
                           key, subject, dns_names, ip_addresses, p["valid_days"], now, ca))
 
@@ -485,10 +344,10 @@ def plan_bundle(p, cert_data, key_data, ca_data, bundle_data, check_mode=False):
     if public_key_der(key) != public_key_der(cert):
         raise PkiError(f"private_key_path: {p['private_key_path']} is not the key of {p['certificate_path']};"
                        " reissue the certificate with mtls.nginx.client_cert")
-    return _plan_bundle(p, key, cert, [load_certificate(ca_data, p["ca_certificate_path"])], bundle_data, check_mode)
+    return plan_bundle_of(p, key, cert, [load_certificate(ca_data, p["ca_certificate_path"])], bundle_data, check_mode)
 
 
-def _plan_bundle(p, key, cert, ca_certs, bundle_data, check_mode):
+def plan_bundle_of(p, key, cert, ca_certs, bundle_data, check_mode):
     friendly_name = p["friendly_name"] or name_field(cert.subject, "CN") or ""
     wanted = {"subject": cert.subject.rfc4514_string(), "friendly_name": friendly_name, "encryption": p["encryption"]}
     plan = Plan()

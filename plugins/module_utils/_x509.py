@@ -1,49 +1,33 @@
 # Private to the mtls.nginx collection: not a public API, may change without notice.
-"""Keys, names and certificates of the mtls.nginx PKI: pure functions over cryptography objects.
+"""Names and certificates of the mtls.nginx PKI: validation, profiles, issuing, the reissue rule.
 
-Everything a module decides ("is this key what was asked?", "must this certificate be
-reissued, and why?") is here, so that it can be tested without Ansible.
+Pure functions over cryptography objects ("must this certificate be reissued, and why?"), so
+that what a module decides can be tested without Ansible. Keys are in _keys, CRLs in _crl.
 """
 from __future__ import annotations
 
 import datetime
-import hashlib
 import ipaddress
 import re
 import secrets
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, KEY_TYPES, SERVER_NAME_RE, MtlsError
+from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, SERVER_NAME_RE, PkiError, utcnow
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import public_key_der, signature_hash, spki_sha256
 
 try:
     from cryptography import x509
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 except ImportError as exc:  # reported by the modules and plugins that need it
     CRYPTOGRAPHY_IMPORT_ERROR = exc
 else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
-DEFAULT_RSA_KEY_SIZE = 3072
-MIN_RSA_KEY_SIZE = 2048
-MAX_RSA_KEY_SIZE = 8192
 # New certificates start a little in the past so that a host whose clock lags the control
 # node's does not see them as "not yet valid".
 BACKDATE = datetime.timedelta(minutes=5)
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
-
-
-class PkiError(MtlsError):
-    """The request or the files on disk cannot be used; the message names the field and the fix."""
-
-
-class UnreadableKeyError(PkiError):
-    """A key file holds no key we can read (as opposed to a passphrase problem)."""
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 # ---------------------------------------------------------------------------- validation
@@ -60,16 +44,6 @@ def subject_errors(common_name, organization=None, country=None):
     if country is not None and not COUNTRY_RE.match(country):
         errors.append(f"country must be a two-letter ISO 3166 code such as NL, got {country!r}")
     return errors
-
-
-def key_errors(key_type, key_size):
-    if key_type not in KEY_TYPES:
-        return [f"key_type must be one of {', '.join(KEY_TYPES)}, got {key_type!r}"]
-    if key_type == "rsa" and key_size is not None and not MIN_RSA_KEY_SIZE <= key_size <= MAX_RSA_KEY_SIZE:
-        return [f"key_size must be {MIN_RSA_KEY_SIZE} to {MAX_RSA_KEY_SIZE} for rsa keys, got {key_size}"]
-    if key_type != "rsa" and key_size is not None:
-        return [f"key_size applies to rsa keys only; remove it for key_type {key_type}"]
-    return []
 
 
 def validity_errors(valid_days, renew_before_days):
@@ -90,90 +64,6 @@ def email_errors(email):
     if email is not None and not EMAIL_RE.match(email):
         return [f"email must look like user@example.org, got {email!r}"]
     return []
-
-
-# ---------------------------------------------------------------------------- keys
-
-def generate_key(key_type, key_size=None):
-    if key_type == "ec":
-        return ec.generate_private_key(ec.SECP256R1())
-    if key_type == "rsa":
-        return rsa.generate_private_key(public_exponent=65537, key_size=key_size or DEFAULT_RSA_KEY_SIZE)
-    if key_type == "ed25519":
-        return ed25519.Ed25519PrivateKey.generate()
-    raise PkiError(f"key_type must be one of {', '.join(KEY_TYPES)}, got {key_type!r}")
-
-
-def key_spec(key):
-    """(type, size) of a private or public key; size is None where it is fixed by the type."""
-    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
-        return "ec", key.curve.name
-    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
-        return "rsa", key.key_size
-    if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
-        return "ed25519", None
-    return type(key).__name__, None
-
-
-def key_spec_mismatch(key, key_type, key_size=None):
-    """None when the key is what was asked, else a description of the difference."""
-    wanted = {"ec": ("ec", "secp256r1"), "rsa": ("rsa", key_size or DEFAULT_RSA_KEY_SIZE),
-              "ed25519": ("ed25519", None)}[key_type]
-    have = key_spec(key)
-    if have == wanted:
-        return None
-    return f"it is a {describe_spec(have)} key but key_type={key_type} asks for a {describe_spec(wanted)} key"
-
-
-def describe_spec(spec):
-    kind, size = spec
-    return kind if size is None else f"{kind} {size}"
-
-
-def load_private_key(data, passphrase, path, passphrase_option="passphrase"):
-    """Load a PEM key. Returns (key, encrypted). Raises PkiError naming the file and the fix."""
-    password = passphrase.encode() if passphrase else None
-    try:
-        key = serialization.load_pem_private_key(data, password=password)
-        return key, password is not None
-    except TypeError as exc:
-        if password is None:
-            raise PkiError(f"{path} is encrypted; set {passphrase_option} to the passphrase that protects it") from exc
-        # Given a passphrase for a key that has none: load it plainly, the caller re-encrypts.
-        try:
-            return serialization.load_pem_private_key(data, password=None), False
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            pass
-    except ValueError as exc:
-        if password is not None and b"ENCRYPTED" in data:
-            raise PkiError(f"{passphrase_option} does not open {path}; give the passphrase it was encrypted with") from exc
-    except UnsupportedAlgorithm:
-        pass
-    raise UnreadableKeyError(f"{path} is not a readable PEM private key")
-
-
-def dump_private_key(key, passphrase=None):
-    encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
-                  else serialization.NoEncryption())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-
-
-def public_key_der(key):
-    """The SubjectPublicKeyInfo DER of a private key, public key or certificate."""
-    if isinstance(key, x509.Certificate):
-        key = key.public_key()
-    if hasattr(key, "public_key"):
-        key = key.public_key()
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def spki_sha256(key):
-    """SHA-256 of the SubjectPublicKeyInfo (lowercase hex): a key's identity in the ledger."""
-    return hashlib.sha256(public_key_der(key)).hexdigest()
-
-
-def signature_hash(signing_key):
-    return None if isinstance(signing_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
 
 
 # ---------------------------------------------------------------------------- certificates
@@ -387,36 +277,37 @@ def ca_renewal_reason(cert, key, valid_days, renew_before_days, now=None, permit
     return lifecycle_reason(cert, valid_days, renew_before_days, now)
 
 
-def client_reissue_reason(cert, public_key, ca_cert, subject, email, valid_days, renew_before_days, now=None):
-    """Why the client certificate must be reissued, or None when it is what was asked."""
+def reissue_reason(cert, public_key, issuer, subject, extensions, valid_days, renew_before_days, now=None):
+    """Why a leaf certificate (client or server) must be reissued, or None when it is what was asked.
+
+    issuer: the certificate that must have signed it (itself, for a self-signed one); extensions:
+    the (extension, critical) pairs of the profile it must carry exactly.
+    """
     now = now or utcnow()
     if public_key_der(cert) != public_key_der(public_key):
         return "key changed"
     try:
-        cert.verify_directly_issued_by(ca_cert)
+        cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):
         return "issuer changed"
     if cert.subject != subject:
         return "subject changed"
-    if not extensions_match(cert, client_extensions(public_key, ca_cert, email)):
-        return "email changed" if _sans(cert) != ([email] if email else []) else "profile changed"
+    if not extensions_match(cert, extensions):
+        return _extensions_reason(cert, extensions)
     return lifecycle_reason(cert, valid_days, renew_before_days, now)
 
 
-def server_reissue_reason(cert, key, subject, dns_names, ip_addresses, valid_days, renew_before_days, now=None,
-                          ca_cert=None):
-    now = now or utcnow()
-    if public_key_der(cert) != public_key_der(key):
-        return "key changed"
+def _extensions_reason(cert, expected):
+    """What differs in the extensions: the names (e-mail for a client) or the rest of the profile."""
+    wanted = [ext for ext, _critical in expected if isinstance(ext, x509.SubjectAlternativeName)]
     try:
-        cert.verify_directly_issued_by(ca_cert if ca_cert is not None else cert)
-    except (ValueError, TypeError, InvalidSignature):
-        return "issuer changed"
-    if cert.subject != subject:
-        return "subject changed"
-    if not extensions_match(cert, server_extensions(key.public_key(), dns_names, ip_addresses, ca_cert)):
-        return "names changed"
-    return lifecycle_reason(cert, valid_days, renew_before_days, now)
+        actual = [cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value]
+    except x509.ExtensionNotFound:
+        actual = []
+    if actual == wanted:
+        return "profile changed"
+    emails = [name for san in actual + wanted for name in san.get_values_for_type(x509.RFC822Name)]
+    return "email changed" if emails else "names changed"
 
 
 def _permitted(cert):
@@ -428,14 +319,6 @@ def _permitted(cert):
 
 def _permitted_wanted(permitted):
     return name_constraints(permitted).permitted_subtrees
-
-
-def _sans(cert):
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return []
-    return san.get_values_for_type(x509.RFC822Name)
 
 
 def fingerprint_sha256(cert):
@@ -459,85 +342,3 @@ def describe(cert):
         "not_before": not_before(cert).isoformat(),
         "not_after": not_after(cert).isoformat(),
     }
-
-
-# ---------------------------------------------------------------------------- CRLs
-
-def load_crl(data, path):
-    try:
-        return x509.load_pem_x509_crl(data)
-    except ValueError as exc:
-        raise PkiError(f"{path} is not a readable PEM CRL") from exc
-
-
-def dump_crl(crl):
-    return crl.public_bytes(serialization.Encoding.PEM)
-
-
-def crl_next_update(crl):
-    return getattr(crl, "next_update_utc", None) or crl.next_update.replace(tzinfo=datetime.timezone.utc)
-
-
-def crl_number(crl):
-    try:
-        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except x509.ExtensionNotFound:
-        return None
-
-
-def crl_entries(crl):
-    """{serial (hex, as serial_hex): reason name} of a CRL; 'unspecified' where no reason code is given."""
-    entries = {}
-    for revoked in crl:
-        try:
-            reason = revoked.extensions.get_extension_for_class(x509.CRLReason).value.reason.name
-        except x509.ExtensionNotFound:
-            reason = "unspecified"
-        entries[serial_hex(revoked.serial_number)] = reason
-    return entries
-
-
-def build_crl(ca_cert, ca_key, revoked, number, next_update_days, now=None):
-    """A CRL listing revoked [{serial, revoked_at, reason}] with CRLNumber and AuthorityKeyIdentifier."""
-    now = now or utcnow()
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca_cert.subject)
-        .last_update(now - BACKDATE)
-        .next_update(now + datetime.timedelta(days=next_update_days))
-        .add_extension(authority_key_identifier(ca_cert), critical=False)
-        .add_extension(x509.CRLNumber(number), critical=False)
-    )
-    for entry in revoked:
-        item = (x509.RevokedCertificateBuilder()
-                .serial_number(int(entry["serial"], 16))
-                .revocation_date(datetime.datetime.fromisoformat(entry["revoked_at"])))
-        # RFC 5280 5.3.1: the reason code "unspecified" is better left out.
-        if entry["reason"] not in (None, "unspecified"):
-            item = item.add_extension(x509.CRLReason(x509.ReasonFlags[entry["reason"]]), critical=False)
-        builder = builder.add_revoked_certificate(item.build())
-    return builder.sign(ca_key, signature_hash(ca_key))
-
-
-def crl_reissue_reason(crl, ca_cert, wanted, refresh_before_days, now=None):
-    """Why the CRL must be reissued, or None. wanted: {serial hex: reason} it must list."""
-    now = now or utcnow()
-    if crl.issuer != ca_cert.subject or not crl.is_signature_valid(ca_cert.public_key()):
-        return "issuer changed"
-    try:
-        aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
-    except x509.ExtensionNotFound:
-        aki = None
-    if aki != authority_key_identifier(ca_cert) or crl_number(crl) is None:
-        return "profile changed"
-    if crl_entries(crl) != wanted:
-        return "revocations changed"
-    if crl_next_update(crl) - now <= datetime.timedelta(days=refresh_before_days):
-        return "expiring"
-    return None
-
-
-def crl_days_left(pem, now=None):
-    """Days (negative once expired) until the next update of a PEM CRL."""
-    now = now or utcnow()
-    return (crl_next_update(load_crl(pem, "CRL")) - now).total_seconds() / 86400

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _kit as K
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import generate_key
 from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
 
 FILES = {"path": "alice.p12", "compat_path": "alice-compat.p12", "mobileconfig_path": "alice.mobileconfig"}
@@ -14,11 +15,11 @@ FILES = {"path": "alice.p12", "compat_path": "alice-compat.p12", "mobileconfig_p
 
 @pytest.fixture(scope="module")
 def material():
-    ca_key = X.generate_key("ec")
+    ca_key = generate_key("ec")
     ca = X.issue_ca_certificate(ca_key, X.build_name("Test CA", "Example Org", "NL"), 100)
-    server_ca_key = X.generate_key("ec")
+    server_ca_key = generate_key("ec")
     server_ca = X.issue_ca_certificate(server_ca_key, X.build_name("localhost server CA"), 100)
-    key = X.generate_key("ec")
+    key = generate_key("ec")
     cert = X.issue_client_certificate(ca, ca_key, key.public_key(), X.build_name("<b>alice</b> & co"), 10)
     return cert, ca, server_ca
 

@@ -5,6 +5,8 @@ import multiprocessing
 import pytest
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _ledger as L
+from ansible_collections.mtls.nginx.plugins.module_utils import _crl as C
+from ansible_collections.mtls.nginx.plugins.module_utils import _keys as K
 from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
 
 NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc)
@@ -163,7 +165,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
 
 @pytest.fixture(scope="module")
 def ca():
-    key = X.generate_key("ec")
+    key = K.generate_key("ec")
     return X.issue_ca_certificate(key, X.build_name("CRL CA"), 3650, NOW), key
 
 
@@ -174,11 +176,11 @@ WANTED = {"C3": "key_compromise", "D1": "unspecified"}
 
 def test_crl_profile(ca):
     cert, key = ca
-    crl = X.build_crl(cert, key, REVOKED, 7, 30, NOW)
+    crl = C.build_crl(cert, key, REVOKED, 7, 30, NOW)
     assert crl.is_signature_valid(cert.public_key())
-    assert X.crl_number(crl) == 7
-    assert X.crl_entries(crl) == WANTED
-    assert X.crl_next_update(crl) == NOW + 30 * DAY
+    assert C.crl_number(crl) == 7
+    assert C.crl_entries(crl) == WANTED
+    assert C.crl_next_update(crl) == NOW + 30 * DAY
     unspecified = crl.get_revoked_certificate_by_serial_number(0xD1)
     assert len(unspecified.extensions) == 0  # RFC 5280: no reason code for "unspecified"
 
@@ -194,20 +196,20 @@ def test_crl_profile(ca):
 ])
 def test_crl_reissue_reason(ca, change, expected):
     cert, key = ca
-    crl = X.build_crl(cert, key, REVOKED, 1, 30, NOW)
-    assert X.crl_reissue_reason(crl, cert, change.get("wanted", WANTED), 7, change.get("now", NOW)) == expected
+    crl = C.build_crl(cert, key, REVOKED, 1, 30, NOW)
+    assert C.crl_reissue_reason(crl, cert, change.get("wanted", WANTED), 7, change.get("now", NOW)) == expected
 
 
 def test_crl_of_another_ca_is_reissued(ca):
     cert = ca[0]
-    other_key = X.generate_key("ec")
+    other_key = K.generate_key("ec")
     other = X.issue_ca_certificate(other_key, X.build_name("CRL CA"), 3650, NOW)
-    crl = X.build_crl(other, other_key, REVOKED, 1, 30, NOW)
-    assert X.crl_reissue_reason(crl, cert, WANTED, 7, NOW) == "issuer changed"
+    crl = C.build_crl(other, other_key, REVOKED, 1, 30, NOW)
+    assert C.crl_reissue_reason(crl, cert, WANTED, 7, NOW) == "issuer changed"
 
 
 def test_crl_days_left(ca):
     cert, key = ca
-    pem = X.dump_crl(X.build_crl(cert, key, [], 1, 30, NOW))
-    assert X.crl_days_left(pem, NOW + 10 * DAY) == pytest.approx(20)
-    assert X.crl_days_left(pem, NOW + 31 * DAY) < 0
+    pem = C.dump_crl(C.build_crl(cert, key, [], 1, 30, NOW))
+    assert C.crl_days_left(pem, NOW + 10 * DAY) == pytest.approx(20)
+    assert C.crl_days_left(pem, NOW + 31 * DAY) < 0

@@ -7,14 +7,15 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _pkcs12 as P
 from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS
+from ansible_collections.mtls.nginx.plugins.module_utils import _keys as K
 from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
 
 
 @pytest.fixture(scope="module")
 def material():
-    ca_key = X.generate_key("ec")
+    ca_key = K.generate_key("ec")
     ca = X.issue_ca_certificate(ca_key, X.build_name("Test CA"), 100)
-    key = X.generate_key("ec")
+    key = K.generate_key("ec")
     cert = X.issue_client_certificate(ca, ca_key, key.public_key(), X.build_name("alice"), 10)
     return key, cert, ca
 
@@ -35,7 +36,7 @@ def test_round_trip(bundle, material):
     loaded = pkcs12.load_pkcs12(bundle[1], b"pw")
     assert loaded.cert.certificate == cert and loaded.cert.friendly_name == b"alice"
     assert [c.certificate for c in loaded.additional_certs] == [ca]
-    assert X.public_key_der(loaded.key) == X.public_key_der(key)
+    assert K.public_key_der(loaded.key) == K.public_key_der(key)
 
 
 def test_openssl3_opens_without_legacy(bundle, tmp_path):
@@ -75,7 +76,7 @@ def test_mismatch(bundle, material, change, expected):
 def test_mismatch_key_and_certificate(bundle, material):
     encryption, data = bundle
     key, cert, ca = material
-    other_key = X.generate_key("ec")
+    other_key = K.generate_key("ec")
     assert P.mismatch(data, "pw", other_key, cert, [ca], "alice", encryption) == "key changed"
     other_cert = X.issue_client_certificate(ca, other_key, key.public_key(), X.build_name("alice"), 10)
     assert P.mismatch(data, "pw", key, other_cert, [ca], "alice", encryption) == "certificate changed"

@@ -5,6 +5,7 @@ import pytest
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _ledger as L
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as P
+from ansible_collections.mtls.nginx.plugins.module_utils import _keys as K
 from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.timezone.utc)
@@ -14,7 +15,7 @@ KEY, CERT = "/pki/alice/alice.key", "/pki/alice/alice.crt"
 
 @pytest.fixture(scope="module")
 def ca():
-    key = X.generate_key("ec")
+    key = K.generate_key("ec")
     return X.issue_ca_certificate(key, X.build_name("Plan CA"), 3650, NOW - 10 * DAY), key
 
 
@@ -81,7 +82,7 @@ def test_plan_client(ca, case, setup, asked, reason, new_key, new_cert, check_mo
         assert plan.after["serial_number"] in L.index(plan.ledger)
         assert [e["serial"] for e in L.valid(plan.ledger)] == [plan.after["serial_number"]]
         if new_key and key is not None:
-            assert plan.after["spki_sha256"] != X.spki_sha256(X.load_private_key(key, None, KEY)[0])
+            assert plan.after["spki_sha256"] != K.spki_sha256(K.load_private_key(key, None, KEY)[0])
 
 
 def test_check_mode_generates_no_key(ca, monkeypatch):

@@ -7,6 +7,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from ansible_collections.mtls.nginx.plugins.module_utils import _keys as K
 from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.timezone.utc)
@@ -17,21 +18,21 @@ ALICE = X.build_name("alice", "Example Org", "NL")
 
 @pytest.fixture(scope="module")
 def ca():
-    key = X.generate_key("ec")
+    key = K.generate_key("ec")
     return X.issue_ca_certificate(key, CA_NAME, 3650, NOW), key
 
 
 @pytest.fixture(scope="module")
 def other_ca():
     """Another CA with the very same name: only its key differs."""
-    key = X.generate_key("ec")
+    key = K.generate_key("ec")
     return X.issue_ca_certificate(key, CA_NAME, 3650, NOW), key
 
 
 @pytest.fixture(scope="module")
 def alice(ca):
     ca_cert, ca_key = ca
-    key = X.generate_key("ec")
+    key = K.generate_key("ec")
     return X.issue_client_certificate(ca_cert, ca_key, key.public_key(), ALICE, 365, "alice@example.org", NOW), key
 
 
@@ -59,7 +60,7 @@ def test_subject_errors(cn, org, country, expected):
     ("dsa", None, "key_type must be one of ec, rsa, ed25519"),
 ])
 def test_key_errors(key_type, key_size, fragment):
-    errors = X.key_errors(key_type, key_size)
+    errors = K.key_errors(key_type, key_size)
     assert (errors == []) if fragment is None else (fragment in errors[0])
 
 
@@ -93,53 +94,53 @@ def test_email_errors(email, ok):
     ("ed25519", None, "ec", None, False),
 ])
 def test_key_spec_mismatch(key_type, size, asked_type, asked_size, ok):
-    key = X.generate_key(key_type, size)
-    assert (X.key_spec_mismatch(key, asked_type, asked_size) is None) is ok
+    key = K.generate_key(key_type, size)
+    assert (K.key_spec_mismatch(key, asked_type, asked_size) is None) is ok
 
 
 @pytest.mark.parametrize("key_type, cls", [
     ("ec", ec.EllipticCurvePrivateKey), ("rsa", rsa.RSAPrivateKey), ("ed25519", ed25519.Ed25519PrivateKey),
 ])
 def test_generate_key_types(key_type, cls):
-    assert isinstance(X.generate_key(key_type, 2048 if key_type == "rsa" else None), cls)
+    assert isinstance(K.generate_key(key_type, 2048 if key_type == "rsa" else None), cls)
 
 
 def test_rsa_default_size_is_3072():
-    assert X.generate_key("rsa").key_size == 3072
+    assert K.generate_key("rsa").key_size == 3072
 
 
 class TestLoadPrivateKey:
     def test_round_trip_plain(self):
-        key = X.generate_key("ec")
-        loaded, encrypted = X.load_private_key(X.dump_private_key(key), None, "k.pem")
-        assert X.public_key_der(loaded) == X.public_key_der(key) and not encrypted
+        key = K.generate_key("ec")
+        loaded, encrypted = K.load_private_key(K.dump_private_key(key), None, "k.pem")
+        assert K.public_key_der(loaded) == K.public_key_der(key) and not encrypted
 
     def test_round_trip_encrypted(self):
-        key = X.generate_key("ec")
-        data = X.dump_private_key(key, "s3cret")
+        key = K.generate_key("ec")
+        data = K.dump_private_key(key, "s3cret")
         assert b"ENCRYPTED" in data
-        loaded, encrypted = X.load_private_key(data, "s3cret", "k.pem")
-        assert X.public_key_der(loaded) == X.public_key_der(key) and encrypted
+        loaded, encrypted = K.load_private_key(data, "s3cret", "k.pem")
+        assert K.public_key_der(loaded) == K.public_key_der(key) and encrypted
 
     def test_encrypted_without_passphrase_names_the_option(self):
-        data = X.dump_private_key(X.generate_key("ec"), "s3cret")
+        data = K.dump_private_key(K.generate_key("ec"), "s3cret")
         with pytest.raises(X.PkiError, match="k.pem is encrypted; set ca_passphrase"):
-            X.load_private_key(data, None, "k.pem", "ca_passphrase")
+            K.load_private_key(data, None, "k.pem", "ca_passphrase")
 
     def test_wrong_passphrase(self):
-        data = X.dump_private_key(X.generate_key("ec"), "s3cret")
+        data = K.dump_private_key(K.generate_key("ec"), "s3cret")
         with pytest.raises(X.PkiError, match="passphrase does not open k.pem"):
-            X.load_private_key(data, "wrong", "k.pem")
+            K.load_private_key(data, "wrong", "k.pem")
 
     def test_plain_key_with_passphrase_reports_unencrypted(self):
-        key, encrypted = X.load_private_key(X.dump_private_key(X.generate_key("ec")), "new", "k.pem")
+        key, encrypted = K.load_private_key(K.dump_private_key(K.generate_key("ec")), "new", "k.pem")
         assert not encrypted
 
     # A PEM armour around no key (spelled in two parts so that no tracked file looks like a key).
     @pytest.mark.parametrize("data", [b"", b"garbage", b"-----BEGIN " + b"PRIVATE KEY-----\nAAAA\n-----END " + b"PRIVATE KEY-----\n"])
     def test_corrupt(self, data):
         with pytest.raises(X.PkiError, match="k.pem is not a readable PEM private key"):
-            X.load_private_key(data, None, "k.pem")
+            K.load_private_key(data, None, "k.pem")
 
 
 def _ext(cert, cls):
@@ -183,23 +184,26 @@ class TestProfiles:
         assert all(64 <= s.bit_length() < 160 and s > 0 for s in serials)
 
     def test_ed25519_ca_signs_without_hash(self):
-        key = X.generate_key("ed25519")
+        key = K.generate_key("ed25519")
         cert = X.issue_ca_certificate(key, CA_NAME, 10, NOW)
         assert cert.signature_hash_algorithm is None
 
     def test_server_profile_signed_by_a_ca(self, ca):
         ca_cert, ca_key = ca
-        key = X.generate_key("ec")
+        key = K.generate_key("ec")
         cert = X.issue_server_certificate(key, X.build_name("localhost"), ["localhost"], [], 30, NOW, (ca_cert, ca_key))
         cert.verify_directly_issued_by(ca_cert)
         assert _ext(cert, x509.KeyUsage).value.digital_signature and _ext(cert, x509.KeyUsage).critical
         assert _ext(cert, x509.AuthorityKeyIdentifier).value.key_identifier == \
             _ext(ca_cert, x509.SubjectKeyIdentifier).value.digest
-        assert X.server_reissue_reason(cert, key, X.build_name("localhost"), ["localhost"], [], 30, 5, NOW, ca_cert) is None
-        assert X.server_reissue_reason(cert, key, X.build_name("localhost"), ["localhost"], [], 30, 5, NOW) == "issuer changed"
+        profile = X.server_extensions(key.public_key(), ["localhost"], [], ca_cert)
+        assert X.reissue_reason(cert, key, ca_cert, X.build_name("localhost"), profile, 30, 5, NOW) is None
+        assert X.reissue_reason(cert, key, cert, X.build_name("localhost"), profile, 30, 5, NOW) == "issuer changed"
+        other_names = X.server_extensions(key.public_key(), ["localhost", "www"], [], ca_cert)
+        assert X.reissue_reason(cert, key, ca_cert, X.build_name("localhost"), other_names, 30, 5, NOW) == "names changed"
 
     def test_server_profile_is_self_issued_leaf(self):
-        key = X.generate_key("ec")
+        key = K.generate_key("ec")
         cert = X.issue_server_certificate(key, X.build_name("localhost"), ["localhost"], ["127.0.0.1"], 30, NOW)
         assert not _ext(cert, x509.BasicConstraints).value.ca
         assert list(_ext(cert, x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.SERVER_AUTH]
@@ -210,7 +214,8 @@ class TestProfiles:
 
 class TestClientReissueReason:
     def _reason(self, cert, public_key, ca_cert, subject=ALICE, email="alice@example.org", valid=365, renew=30, now=NOW):
-        return X.client_reissue_reason(cert, public_key, ca_cert, subject, email, valid, renew, now)
+        return X.reissue_reason(cert, public_key, ca_cert, subject, X.client_extensions(public_key, ca_cert, email),
+                                valid, renew, now)
 
     def test_up_to_date(self, ca, alice):
         assert self._reason(alice[0], alice[1].public_key(), ca[0]) is None
@@ -229,7 +234,7 @@ class TestClientReissueReason:
         assert self._reason(alice[0], alice[1].public_key(), ca[0], **change) == expected
 
     def test_key_changed(self, ca, alice):
-        assert self._reason(alice[0], X.generate_key("ec").public_key(), ca[0]) == "key changed"
+        assert self._reason(alice[0], K.generate_key("ec").public_key(), ca[0]) == "key changed"
 
     def test_issuer_changed_for_same_named_ca(self, other_ca, alice):
         assert self._reason(alice[0], alice[1].public_key(), other_ca[0]) == "issuer changed"
@@ -240,7 +245,7 @@ class TestClientReissueReason:
         odd = (x509.CertificateBuilder().subject_name(ALICE).issuer_name(CA_NAME).public_key(key.public_key())
                .serial_number(5).not_valid_before(NOW - X.BACKDATE).not_valid_after(NOW + 365 * DAY)
                .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("alice@example.org")]), False)
-               .sign(ca_key, X.signature_hash(ca_key)))
+               .sign(ca_key, K.signature_hash(ca_key)))
         assert self._reason(odd, key.public_key(), ca_cert) == "profile changed"
 
 
@@ -260,7 +265,7 @@ def test_ca_profile_changed_for_foreign_ca(ca):
     weak = (x509.CertificateBuilder().subject_name(CA_NAME).issuer_name(CA_NAME).public_key(key.public_key())
             .serial_number(7).not_valid_before(NOW - X.BACKDATE).not_valid_after(NOW + 3650 * DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, X.signature_hash(key)))
+            .sign(key, K.signature_hash(key)))
     assert X.ca_renewal_reason(weak, key, 3650, 90, NOW) == "profile changed"
 
 
@@ -282,8 +287,8 @@ def test_fingerprints_are_what_openssl_computes(alice):
                              capture_output=True, check=True).stdout.decode()
     assert X.describe(cert)["fingerprint_sha256"] == printed.split("=", 1)[1].strip().replace(":", "").lower()
     spki = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER"],
-                          input=X.dump_private_key(key), capture_output=True, check=True).stdout
-    assert X.describe(cert)["spki_sha256"] == hashlib.sha256(spki).hexdigest() == X.spki_sha256(key)
+                          input=K.dump_private_key(key), capture_output=True, check=True).stdout
+    assert X.describe(cert)["spki_sha256"] == hashlib.sha256(spki).hexdigest() == K.spki_sha256(key)
 
 
 @pytest.mark.parametrize("permitted, dns, ips, excluded_ips", [
@@ -312,7 +317,7 @@ def test_name_constraints_refuse_bad_names(permitted, fragment):
 
 
 def test_a_fenced_ca_is_critical_and_changes_are_names_changed():
-    key = X.generate_key("ec")
+    key = K.generate_key("ec")
     ca = X.issue_ca_certificate(key, X.build_name("Server CA"), 730, NOW, ["www.example.org"])
     extension = ca.extensions.get_extension_for_class(x509.NameConstraints)
     assert extension.critical
@@ -330,10 +335,10 @@ def test_a_fenced_ca_is_critical_and_changes_are_names_changed():
 ])
 def test_openssl_enforces_the_fence(tmp_path, dns_names, ips, verdict):
     """What OpenSSL itself says of server certificates the fenced CA signs."""
-    ca_key = X.generate_key("ec")
+    ca_key = K.generate_key("ec")
     ca = X.issue_ca_certificate(ca_key, X.build_name("Server CA"), 730, NOW,
                                 ["www.example.org"] + (["127.0.0.1"] if "127.0.0.1" in ips else []))
-    key = X.generate_key("ec")
+    key = K.generate_key("ec")
     leaf = X.issue_server_certificate(key, X.build_name(dns_names[0]), dns_names, ips, 30, NOW, (ca, ca_key))
     (tmp_path / "ca.crt").write_bytes(X.dump_certificate(ca))
     (tmp_path / "leaf.crt").write_bytes(X.dump_certificate(leaf))

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _kit as K
 from ansible_collections.mtls.nginx.plugins.module_utils import _pkcs12 as P
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import load_private_key
 from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
 
 
@@ -195,7 +196,7 @@ def test_client_cert_reissues_an_unreadable_certificate(run_module, pki):
 def test_ca_renews_with_the_same_key_when_expiring(run_module, pki):
     run_module("ca_root", ca_args(pki))
     run_module("client_cert", client_args(pki))
-    key = X.load_private_key((pki / "ca/ca.key").read_bytes(), None, "k")[0]
+    key = load_private_key((pki / "ca/ca.key").read_bytes(), None, "k")[0]
     old = X.issue_ca_certificate(key, X.build_name("Test CA"), 3650, X.utcnow() - X.datetime.timedelta(days=3600))
     (pki / "ca/ca.crt").write_bytes(X.dump_certificate(old))
     key_pem = (pki / "ca/ca.key").read_bytes()

@@ -1,0 +1,95 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""Certificate revocation lists: build, read, and decide when one must be reissued."""
+from __future__ import annotations
+
+import datetime
+
+from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, utcnow
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import signature_hash
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import BACKDATE, authority_key_identifier, serial_hex
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+except ImportError:  # see _x509.CRYPTOGRAPHY_IMPORT_ERROR
+    pass
+
+
+def load_crl(data, path):
+    try:
+        return x509.load_pem_x509_crl(data)
+    except ValueError as exc:
+        raise PkiError(f"{path} is not a readable PEM CRL") from exc
+
+
+def dump_crl(crl):
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def crl_next_update(crl):
+    return getattr(crl, "next_update_utc", None) or crl.next_update.replace(tzinfo=datetime.timezone.utc)
+
+
+def crl_number(crl):
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return None
+
+
+def crl_entries(crl):
+    """{serial (hex, as serial_hex): reason name} of a CRL; 'unspecified' where no reason code is given."""
+    entries = {}
+    for revoked in crl:
+        try:
+            reason = revoked.extensions.get_extension_for_class(x509.CRLReason).value.reason.name
+        except x509.ExtensionNotFound:
+            reason = "unspecified"
+        entries[serial_hex(revoked.serial_number)] = reason
+    return entries
+
+
+def build_crl(ca_cert, ca_key, revoked, number, next_update_days, now=None):
+    """A CRL listing revoked [{serial, revoked_at, reason}] with CRLNumber and AuthorityKeyIdentifier."""
+    now = now or utcnow()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now - BACKDATE)
+        .next_update(now + datetime.timedelta(days=next_update_days))
+        .add_extension(authority_key_identifier(ca_cert), critical=False)
+        .add_extension(x509.CRLNumber(number), critical=False)
+    )
+    for entry in revoked:
+        item = (x509.RevokedCertificateBuilder()
+                .serial_number(int(entry["serial"], 16))
+                .revocation_date(datetime.datetime.fromisoformat(entry["revoked_at"])))
+        # RFC 5280 5.3.1: the reason code "unspecified" is better left out.
+        if entry["reason"] not in (None, "unspecified"):
+            item = item.add_extension(x509.CRLReason(x509.ReasonFlags[entry["reason"]]), critical=False)
+        builder = builder.add_revoked_certificate(item.build())
+    return builder.sign(ca_key, signature_hash(ca_key))
+
+
+def crl_reissue_reason(crl, ca_cert, wanted, refresh_before_days, now=None):
+    """Why the CRL must be reissued, or None. wanted: {serial hex: reason} it must list."""
+    now = now or utcnow()
+    if crl.issuer != ca_cert.subject or not crl.is_signature_valid(ca_cert.public_key()):
+        return "issuer changed"
+    try:
+        aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    except x509.ExtensionNotFound:
+        aki = None
+    if aki != authority_key_identifier(ca_cert) or crl_number(crl) is None:
+        return "profile changed"
+    if crl_entries(crl) != wanted:
+        return "revocations changed"
+    if crl_next_update(crl) - now <= datetime.timedelta(days=refresh_before_days):
+        return "expiring"
+    return None
+
+
+def crl_days_left(pem, now=None):
+    """Days (negative once expired) until the next update of a PEM CRL."""
+    now = now or utcnow()
+    return (crl_next_update(load_crl(pem, "CRL")) - now).total_seconds() / 86400
