@@ -8,6 +8,7 @@ take a ledger dict and return a new one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import fcntl
 import json
@@ -79,6 +80,29 @@ def is_revoked(known, serial):
     """known: a ledger's index."""
     entry = known.get(serial)
     return entry is not None and entry["status"] == "revoked"
+
+
+@dataclasses.dataclass
+class View:
+    """A ledger with what planning many clients looks up in it: the serial index and the burnt keys.
+
+    record() replaces .ledger with a new ledger (entries are never changed in place) and keeps
+    the index current; the burnt keys are those of the ledger the run started from.
+    """
+    ledger: dict
+    known: dict
+    burnt: set
+
+    @classmethod
+    def of(cls, ledger):
+        return cls(ledger, index(ledger), burnt_keys(ledger))
+
+    def is_revoked(self, serial):
+        return is_revoked(self.known, serial)
+
+    def record(self, info, name):
+        self.ledger = record(self.ledger, info, name, self.known)
+        return self.ledger
 
 
 def burnt_keys(ledger):

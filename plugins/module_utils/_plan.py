@@ -220,16 +220,15 @@ def client_params_errors(p):
             + email_errors(p["email"]))
 
 
-def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=None, known=None, burnt=None,
-                supersede=True):
+def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledger=None, supersede=True):
     """Key and certificate of one client, signed by ca = (certificate, key) from load_ca.
 
-    With a ledger: a key whose certificate was ever revoked is replaced by a new one (so a
+    ledger: a ledger dict, or a _ledger.View that a caller planning many clients threads through
+    them. With it, a key whose certificate was ever revoked is replaced by a new one (so a
     reinstated user never comes back with a compromised key), a certificate the ledger lists as
     revoked is reissued, the certificate after the run is recorded when it is not yet, and (with
     supersede) every other valid certificate of the name is revoked as superseded. plan.ledger is
-    then the new ledger; writing it is the caller's, once for all clients. known and burnt: the
-    ledger's index and burnt_keys, kept up to date by a caller that plans many clients.
+    then the new ledger; writing it is the caller's, once for all clients.
     """
     now = now or utcnow()
     _fail_on(client_params_errors(p))
@@ -239,34 +238,31 @@ def plan_client(p, ca, key_data, cert_data, check_mode=False, now=None, ledger=N
         p["organization"] or name_field(ca_cert.subject, "O"),
         p["country"] or name_field(ca_cert.subject, "C"),
     )
-    if ledger is not None and known is None:
-        known = _ledger.index(ledger)
-    if ledger is not None and burnt is None:
-        burnt = _ledger.burnt_keys(ledger)
-    taken = known if known is not None else {}
+    view = _ledger.View.of(ledger) if isinstance(ledger, dict) else ledger
 
     def key_revoked(key, cert):
-        if ledger is None:
+        if view is None:
             return None
-        on_disk_revoked = (cert is not None and _ledger.is_revoked(known, serial_hex(cert.serial_number))
+        on_disk_revoked = (cert is not None and view.is_revoked(serial_hex(cert.serial_number))
                            and public_key_der(cert) == public_key_der(key))
-        return "key revoked" if on_disk_revoked or spki_sha256(key) in burnt else None
+        return "key revoked" if on_disk_revoked or spki_sha256(key) in view.burnt else None
 
     def reissue(cert, key):
-        if ledger is not None and _ledger.is_revoked(known, serial_hex(cert.serial_number)):
+        if view is not None and view.is_revoked(serial_hex(cert.serial_number)):
             return "revoked"
         public_key = key.public_key()
         return reissue_reason(cert, public_key, ca_cert, subject, client_extensions(public_key, ca_cert, p["email"]),
                               p["valid_days"], p["renew_before_days"], now)
 
+    taken = view.known if view is not None else {}
     plan = _plan_leaf(p, key_data, cert_data, check_mode, "client", reissue=reissue, key_revoked=key_revoked,
                       issue=lambda key: issue_client_certificate(
-                          ca_cert, ca_key, key.public_key(), subject, p["valid_days"], p["email"], now, taken))
-    if ledger is not None and plan.after and plan.after["serial_number"] not in taken:
+                          ca, key.public_key(), subject, p["valid_days"], email=p["email"], now=now, taken=taken))
+    if view is not None and plan.after and plan.after["serial_number"] not in view.known:
         # A new certificate, or one issued before the ledger existed: either way it is recorded.
-        plan.ledger = _ledger.record(ledger, plan.after, p["name"], known)
-    if ledger is not None and supersede and plan.after:
-        current = plan.ledger if plan.ledger is not None else ledger
+        plan.ledger = view.record(plan.after, p["name"])
+    if view is not None and supersede and plan.after:
+        current = plan.ledger if plan.ledger is not None else view.ledger
         plan.superseded = _ledger.superseded(current, {p["name"]: plan.after["serial_number"]}, now)
         if plan.superseded:
             plan.ledger = _ledger.revoke(current, plan.superseded, now)

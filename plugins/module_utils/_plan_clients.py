@@ -63,8 +63,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     """
     now = now or utcnow()
     plans = []
-    known = _ledger.index(ledger) if ledger is not None else None
-    burnt = _ledger.burnt_keys(ledger) if ledger is not None else None
+    view = _ledger.View.of(ledger) if ledger is not None else None
     for index, client in enumerate(p["clients"]):
         if client.get("p12_passphrase") == "":
             raise PkiError(f"clients[{index}].p12_passphrase must not be empty: it protects the private key inside"
@@ -78,8 +77,8 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
         cp = {**p, **client, **files, "organization": None, "country": None, "force": False, "mode": None,
               "common_name": client.get("common_name") or client["name"]}
         key_data, cert_data = read(files["private_key_path"]), read(files["certificate_path"])
-        cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode, now, ledger, known, burnt, supersede=False)
-        ledger = cert_plan.ledger if cert_plan.ledger is not None else ledger
+        cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode=check_mode, now=now, ledger=view,
+                                supersede=False)
         if check_mode and (cert_plan.reason or passphrase is None):
             # Nothing was issued to compare with: everything made from the certificate changes.
             changes = Plan(reason="certificate changed" if cert_plan.reason else "passphrase generated")
@@ -98,11 +97,12 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             bundle_plan = plan_bundle_of(bp, key, cert, [], bundle_data, check_mode)
             after = bundle_plan.writes[0][1] if bundle_plan.writes else None if bundle_plan.reason else bundle_data
             bundles[option] = (bundle_plan, after)
-        kit_plan = plan_kit(p, client["name"], files, cert, ca[0], cert_data,
-                            {option: data for option, (_plan, data) in bundles.items()}, trust, read)
+        kit_plan = plan_kit(p, client["name"], files, cert=cert, cert_data=cert_data, ca_cert=ca[0], trust=trust, read=read,
+                            bundles={option: data for option, (_plan, data) in bundles.items()})
         bundles["path"][0].writes[:0] = passphrase_writes
         plans.append(ClientPlans(client["name"], cert_plan, bundles["path"][0], bundles["compat_path"][0], kit_plan))
-    if ledger is not None:
+    if view is not None:
+        ledger = view.ledger
         current = {user.name: user.certificate.after["serial_number"] for user in plans if user.certificate.after}
         due = _ledger.superseded(ledger, current, now)
         if due:
@@ -131,7 +131,7 @@ def _bundle_passphrase(p, client, read, check_mode):
 _PENDING = object()  # check mode: the content depends on a bundle that is not built yet
 
 
-def plan_kit(p, name, files, cert, ca_cert, cert_data, bundles, trust, read):
+def plan_kit(p, name, files, *, cert, cert_data, ca_cert, bundles, trust, read):
     """ca.crt, the Apple profile, README.html and (when p["zip"]) the zip of one user.
 
     bundles: the bytes of both bundles after the run ({"path": …, "compat_path": …}), None for a

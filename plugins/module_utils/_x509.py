@@ -222,8 +222,9 @@ def issue_ca_certificate(key, subject, valid_days, now=None, permitted=None):
     return _sign(subject, subject, key.public_key(), key, ca_extensions(key.public_key(), permitted), valid_days, now)
 
 
-def issue_client_certificate(ca_cert, ca_key, public_key, subject, valid_days, email=None, now=None, taken=()):
-    """A client certificate whose serial is not among the (hex) serials in taken."""
+def issue_client_certificate(ca, public_key, subject, valid_days, *, email=None, now=None, taken=()):
+    """A client certificate signed by ca = (certificate, key), whose serial is not among the (hex) serials in taken."""
+    ca_cert, ca_key = ca
     now = now or utcnow()
     serial = random_serial()
     while serial_hex(serial) in taken:

@@ -89,6 +89,13 @@ def test_own_server_certificate_with_or_without_a_private_ca(play, tmp_path):
 @pytest.mark.parametrize("bad, message", [
     ({"mtls_server_ca_certificate": "/srv/ca.crt"}, "mtls_server_ca_certificate is the CA of your own mtls_server_certificate"),
     ({"mtls_listen_port": 70000}, "mtls_listen_port must be a port number from 1 to 65535, got 70000"),
+    # argument_specs owns the client entry's fields, types and choices
+    ({"mtls_clients": [{"name": "alice", "state": "lost"}]}, "value of state must be one of: present, revoked, absent"),
+    ({"mtls_clients": [{"name": "alice", "passphrase": "x"}]}, "mtls_clients.passphrase. Supported parameters include"),
+    ({"mtls_clients": [{"name": "alice", "revoke_reason": "stolen"}]}, "value of revoke_reason must be one of"),
+    # and client_errors what a spec cannot say
+    ({"mtls_clients": [{"name": "alice"}, {"name": "Alice"}]}, "differs from mtls_clients[0] (alice) only in case"),
+    ({"mtls_client_kit_url": "javascript:alert(1)"}, "mtls_client_kit_url must be an https URL"),
 ])
 def test_bad_kit_settings_are_refused_before_anything_changes(play, tmp_path, bad, message):
     pki = tmp_path / "pki"

@@ -20,7 +20,7 @@ def material():
     server_ca_key = generate_key("ec")
     server_ca = X.issue_ca_certificate(server_ca_key, X.build_name("localhost server CA"), 100)
     key = generate_key("ec")
-    cert = X.issue_client_certificate(ca, ca_key, key.public_key(), X.build_name("<b>alice</b> & co"), 10)
+    cert = X.issue_client_certificate((ca, ca_key), key.public_key(), X.build_name("<b>alice</b> & co"), 10)
     return cert, ca, server_ca
 
 

@@ -16,7 +16,7 @@ def material():
     ca_key = K.generate_key("ec")
     ca = X.issue_ca_certificate(ca_key, X.build_name("Test CA"), 100)
     key = K.generate_key("ec")
-    cert = X.issue_client_certificate(ca, ca_key, key.public_key(), X.build_name("alice"), 10)
+    cert = X.issue_client_certificate((ca, ca_key), key.public_key(), X.build_name("alice"), 10)
     return key, cert, ca
 
 
@@ -78,7 +78,7 @@ def test_mismatch_key_and_certificate(bundle, material):
     key, cert, ca = material
     other_key = K.generate_key("ec")
     assert P.mismatch(data, "pw", other_key, cert, [ca], "alice", encryption) == "key changed"
-    other_cert = X.issue_client_certificate(ca, other_key, key.public_key(), X.build_name("alice"), 10)
+    other_cert = X.issue_client_certificate((ca, other_key), key.public_key(), X.build_name("alice"), 10)
     assert P.mismatch(data, "pw", key, other_cert, [ca], "alice", encryption) == "certificate changed"
 
 

@@ -33,7 +33,7 @@ def other_ca():
 def alice(ca):
     ca_cert, ca_key = ca
     key = K.generate_key("ec")
-    return X.issue_client_certificate(ca_cert, ca_key, key.public_key(), ALICE, 365, "alice@example.org", NOW), key
+    return X.issue_client_certificate((ca_cert, ca_key), key.public_key(), ALICE, 365, email="alice@example.org", now=NOW), key
 
 
 @pytest.mark.parametrize("cn, org, country, expected", [
@@ -178,7 +178,7 @@ class TestProfiles:
 
     def test_serials_are_random_and_large(self, ca):
         ca_cert, ca_key = ca
-        serials = {X.issue_client_certificate(ca_cert, ca_key, ca_key.public_key(), ALICE, 1, now=NOW).serial_number
+        serials = {X.issue_client_certificate((ca_cert, ca_key), ca_key.public_key(), ALICE, 1, now=NOW).serial_number
                    for _attempt in range(20)}
         assert len(serials) == 20
         assert all(64 <= s.bit_length() < 160 and s > 0 for s in serials)
