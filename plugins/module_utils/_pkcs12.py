@@ -45,8 +45,8 @@ class BundleError(Exception):
 
 def generate_passphrase():
     """A random passphrase of 100 bits, in groups easy to read out: 'k3f9q-7hx2m-...'."""
-    return "-".join("".join(secrets.choice(PASSPHRASE_ALPHABET) for _ in range(PASSPHRASE_GROUP_LENGTH))
-                    for _ in range(PASSPHRASE_GROUPS))
+    return "-".join("".join(secrets.choice(PASSPHRASE_ALPHABET) for _symbol in range(PASSPHRASE_GROUP_LENGTH))
+                    for _group in range(PASSPHRASE_GROUPS))
 
 
 def build(key, cert, ca_certs, friendly_name, passphrase, encryption):

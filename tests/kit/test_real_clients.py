@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from conftest import PKI, URL, USERS, run
+from conftest import URL, USERS, run
 
 BUNDLES = [(user, name) for user in USERS for name in ("NAME.p12", "NAME-compat.p12")]
 BUNDLE_IDS = [name.replace("NAME", user) for user, name in BUNDLES]

@@ -97,7 +97,7 @@ def test_unencrypted_bundle_is_other(material):
 
 
 def test_generated_passphrases_have_100_bits_and_read_well():
-    seen = {P.generate_passphrase() for _ in range(2000)}
+    seen = {P.generate_passphrase() for _attempt in range(2000)}
     assert len(seen) == 2000
     bits = P.PASSPHRASE_GROUPS * P.PASSPHRASE_GROUP_LENGTH * math.log2(len(set(P.PASSPHRASE_ALPHABET)))
     assert bits >= 100
