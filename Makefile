@@ -79,9 +79,12 @@ demo-down:
 bench: link $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/bench.py --users $(N)
 
-# A full site.yml no-change rerun with N users against the demo host, next to the demo's 2 users.
+# A full site.yml no-change rerun with N users against the demo host, next to the demo's 2 users;
+# with HOSTS (e.g. HOSTS="1 4 8"), the rerun with fleets of those sizes next to an empty play.
+HOSTS ?=
 bench-site: demo
 	$(PY) bench/site_rerun.py --users $(N)
+	$(if $(HOSTS),$(PY) bench/fleet_rerun.py --hosts "$(HOSTS)")
 
 $(BENCH_VENV)/.installed: bench/requirements.txt
 	python3 -m venv $(BENCH_VENV)

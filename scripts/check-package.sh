@@ -21,7 +21,8 @@ for module in "$installed"/plugins/modules/*.py; do
   ansible-doc "mtls.nginx.$module" >/dev/null
 done
 ansible-doc -t filter mtls.nginx.client_errors mtls.nginx.server_errors mtls.nginx.crl_days_left \
-  mtls.nginx.pki_paths mtls.nginx.valid_certificates mtls.nginx.normalize_clients >/dev/null
+  mtls.nginx.pki_paths mtls.nginx.valid_certificates mtls.nginx.normalize_clients mtls.nginx.fleet_servers \
+  mtls.nginx.fleet_errors >/dev/null
 ansible-doc -t role mtls.nginx.pki >/dev/null
 ansible-doc -t role mtls.nginx.server >/dev/null
 echo "package: ansible-doc renders every module, filter and role"

@@ -7,6 +7,9 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _files, _layout, _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import fleet
+
+FLEET_VARIABLES = ("mtls_server_name", "mtls_server_dns_names", "mtls_server_ip_addresses", "mtls_server_certificate")
 
 
 def pki_paths(pki_dir, server_name=None, client=None):
@@ -32,6 +35,12 @@ def valid_certificates(ledger_path):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def fleet_servers(hosts, hostvars, fallback):
+    """The servers to issue certificates for, from each host's variables (see _inventory.fleet)."""
+    settings = [{key: hostvars[host].get(key) for key in FLEET_VARIABLES} for host in hosts or []]
+    return fleet(settings, {key: fallback.get(key) for key in FLEET_VARIABLES})
+
+
 class FilterModule:
     def filters(self):
-        return {"pki_paths": pki_paths, "valid_certificates": valid_certificates}
+        return {"pki_paths": pki_paths, "valid_certificates": valid_certificates, "fleet_servers": fleet_servers}

@@ -14,8 +14,8 @@ from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan_clients as plan_clients
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError
-from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors, short_passphrases
-from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors, fleet_errors, short_passphrases
+from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path, server_files
 from ansible_collections.mtls.nginx.plugins.module_utils._specs import BUNDLE_INPUTS
 
 read = _files.read_bytes
@@ -75,6 +75,30 @@ def server_cert(p, check_mode, diff):
     ca = _load_ca(p) if p["ca_certificate_path"] else None
     the_plan = plan.plan_server(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode, ca=ca)
     return _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
+
+
+def server_certs(p, check_mode, diff):
+    """server_cert for many servers, signed by one CA loaded once; a report per server."""
+    errors = fleet_errors(p["servers"])
+    if errors:
+        raise MtlsError("; ".join(errors))
+    ca = _load_ca(p)
+    report, before, after = [], [], []
+    for server in p["servers"]:
+        cert_path, key_path = server_files(p["servers_dir"], server["name"])
+        sp = {**p, "common_name": server["name"], "dns_names": list(dict.fromkeys([server["name"], *server["dns_names"]])),
+              "ip_addresses": server["ip_addresses"], "certificate_path": cert_path, "private_key_path": key_path,
+              "force": False, "mode": None}
+        the_plan = plan.plan_server(sp, read(key_path), read(cert_path), check_mode, ca=ca)
+        result = _apply_own_dirs(sp, the_plan, _leaf_files(sp), check_mode, diff)
+        report.append({"name": server["name"], **{k: v for k, v in result.items() if k != "diff"}})
+        if diff and result["changed"]:
+            before.append(f"[{server['name']}]\n{result['diff']['before']}")
+            after.append(f"[{server['name']}]\n{result['diff']['after']}")
+    outcome = {"changed": any(entry["changed"] for entry in report), "servers": report}
+    if diff:
+        outcome["diff"] = {"before": "".join(before), "after": "".join(after)}
+    return outcome
 
 
 def client_cert(p, check_mode, diff):
@@ -176,5 +200,5 @@ def _apply_clients(p, plans, ledger, check_mode, diff):
     return result
 
 
-ENSURE = {"ca_root": ca_root, "client_cert": client_cert, "server_cert": server_cert,
+ENSURE = {"ca_root": ca_root, "client_cert": client_cert, "server_cert": server_cert, "server_certs": server_certs,
           "pkcs12_bundle": pkcs12_bundle, "crl": crl, "clients": clients}

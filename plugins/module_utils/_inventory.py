@@ -69,6 +69,50 @@ def client_errors(clients):
     return errors
 
 
+def fleet(hosts, fallback):
+    """The servers the pki role issues certificates for: [{name, dns_names, ip_addresses}].
+
+    hosts: each nginx host's settings {mtls_server_name, mtls_server_dns_names,
+    mtls_server_ip_addresses, mtls_server_certificate} (what it leaves out comes from fallback,
+    the control node's own). A host with its own certificate gets none; hosts sharing a server
+    name share one certificate carrying all their names and addresses. No hosts at all: the
+    control node's own settings, as for a PKI-only run.
+    """
+    servers = {}
+    for host in hosts or [fallback]:
+        settings = {**fallback, **{key: value for key, value in host.items() if value is not None}}
+        if settings.get("mtls_server_certificate"):
+            continue
+        name = settings.get("mtls_server_name")
+        entry = servers.setdefault(name, {"name": name, "dns_names": [], "ip_addresses": []})
+        for field, key in (("dns_names", "mtls_server_dns_names"), ("ip_addresses", "mtls_server_ip_addresses")):
+            entry[field] += [value for value in settings.get(key) or [] if value not in entry[field]]
+    return list(servers.values())
+
+
+def fleet_errors(servers):
+    """Problems in a list of servers [{name, dns_names, ip_addresses}]: names that are not host names,
+    addresses that are not IP addresses, a name listed twice."""
+    errors, seen = [], set()
+    for index, server in enumerate(servers or []):
+        name = server.get("name")
+        if not isinstance(name, str) or not SERVER_NAME_RE.match(name) or len(name) > 253:
+            errors.append(f"servers[{index}].name must be a host name such as www.example.org, got {name!r}")
+        elif name.lower() in seen:
+            errors.append(f"servers[{index}].name {name} is listed twice; give each server name once")
+        else:
+            seen.add(name.lower())
+        for dns in server.get("dns_names") or []:
+            if not isinstance(dns, str) or not SERVER_NAME_RE.match(dns):
+                errors.append(f"servers[{index}].dns_names: {dns!r} is not a host name")
+        for address in server.get("ip_addresses") or []:
+            try:
+                ipaddress.ip_address(str(address))
+            except ValueError:
+                errors.append(f"servers[{index}].ip_addresses: {address!r} is not an IP address")
+    return errors
+
+
 def short_passphrases(clients):
     """Names of the clients whose inventory p12_passphrase is short (never the passphrases themselves)."""
     return [c["name"] for c in clients or [] if isinstance(c, dict) and c.get("p12_passphrase")

@@ -24,10 +24,16 @@ def pki_paths(pki_dir, server_name=None):
         "server_ca_private_key": os.path.join(server_dir, "ca.key"),
         "server_ca_certificate": os.path.join(server_dir, "ca.crt"),
     }
+    paths["server_dir"] = server_dir
     if server_name:
-        paths["server_certificate"] = os.path.join(server_dir, f"{server_name}.crt")
-        paths["server_private_key"] = os.path.join(server_dir, f"{server_name}.key")
+        paths["server_certificate"], paths["server_private_key"] = server_files(server_dir, server_name)
     return paths
+
+
+def server_files(server_dir, server_name):
+    """(certificate, key) of a server the pki role issues for: one pair per server name."""
+    base = os.path.join(server_dir, server_name)
+    return f"{base}.crt", f"{base}.key"
 
 
 def client_dir(clients_dir, name):

@@ -58,6 +58,18 @@ SPECS = {
         "renew_before_days": {"type": "int", "default": 30},
         **_KEY, **_CERTIFICATE, **_OWNERSHIP,
     }, "required_together": [("ca_certificate_path", "ca_private_key_path")]},
+    "server_certs": {"argument_spec": {
+        **_CA,
+        "servers_dir": {"type": "path", "required": True},
+        "servers": {"type": "list", "elements": "dict", "required": True, "options": {
+            "name": {"type": "str", "required": True},
+            "dns_names": {"type": "list", "elements": "str", "default": []},
+            "ip_addresses": {"type": "list", "elements": "str", "default": []},
+        }},
+        "valid_days": {"type": "int", "default": 365},
+        "renew_before_days": {"type": "int", "default": 30},
+        **_KEY, **_OWNERSHIP,
+    }},
     "pkcs12_bundle": {"argument_spec": {
         "path": {"type": "path", "required": True},
         "certificate_path": {"type": "path"},

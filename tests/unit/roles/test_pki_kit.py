@@ -87,7 +87,7 @@ def test_own_server_certificate_with_or_without_a_private_ca(play, tmp_path):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"mtls_server_ca_certificate": "/srv/ca.crt"}, "mtls_server_ca_certificate is the CA of your own mtls_server_certificate"),
+    ({"mtls_server_ca_certificate": "/srv/ca.crt"}, "mtls_server_ca_certificate is the CA of your own server certificates"),
     ({"mtls_listen_port": 70000}, "mtls_listen_port must be a port number from 1 to 65535, got 70000"),
     # argument_specs owns the client entry's fields, types and choices
     ({"mtls_clients": [{"name": "alice", "state": "lost"}]}, "value of state must be one of: present, revoked, absent"),

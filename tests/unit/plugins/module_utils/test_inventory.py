@@ -1,7 +1,14 @@
 import pytest
 
 from ansible_collections.mtls.nginx.plugins.filter.inventory import FilterModule
-from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_errors, normalize_clients, server_errors, short_passphrases
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import (
+    client_errors,
+    fleet,
+    fleet_errors,
+    normalize_clients,
+    server_errors,
+    short_passphrases,
+)
 
 ALICE = {"name": "alice", "p12_passphrase": "x"}
 
@@ -69,7 +76,7 @@ def test_server_errors(args, fragment):
 
 def test_filters_are_registered():
     assert FilterModule().filters() == {"client_errors": client_errors, "server_errors": server_errors,
-                                        "normalize_clients": normalize_clients}
+                                        "normalize_clients": normalize_clients, "fleet_errors": fleet_errors}
 
 
 @pytest.mark.parametrize("clients, states", [
@@ -158,3 +165,42 @@ def test_kit_url_must_be_https(url, ok):
 ])
 def test_short_passphrases_are_named_never_shown(clients, names):
     assert short_passphrases(clients) == names
+
+
+CONTROL = {"mtls_server_name": "localhost", "mtls_server_dns_names": [], "mtls_server_ip_addresses": ["127.0.0.1"],
+           "mtls_server_certificate": ""}
+
+
+@pytest.mark.parametrize("hosts, expected", [
+    # no nginx hosts: the control node's own settings (a PKI-only run, or the pki role alone)
+    ([], [{"name": "localhost", "dns_names": [], "ip_addresses": ["127.0.0.1"]}]),
+    # each host by its own name; what it leaves out comes from the control node (group_vars all)
+    ([{"mtls_server_name": "web1.example.org", "mtls_server_ip_addresses": ["192.0.2.1"]},
+      {"mtls_server_name": "web2.example.org", "mtls_server_dns_names": ["www.example.org"]}],
+     [{"name": "web1.example.org", "dns_names": [], "ip_addresses": ["192.0.2.1"]},
+      {"name": "web2.example.org", "dns_names": ["www.example.org"], "ip_addresses": ["127.0.0.1"]}]),
+    # a host that brings its own certificate gets none
+    ([{"mtls_server_name": "web1.example.org"}, {"mtls_server_name": "api.example.org", "mtls_server_certificate": "/x"}],
+     [{"name": "web1.example.org", "dns_names": [], "ip_addresses": ["127.0.0.1"]}]),
+    # two hosts behind one name share a certificate with both addresses
+    ([{"mtls_server_name": "www.example.org", "mtls_server_ip_addresses": ["192.0.2.1"]},
+      {"mtls_server_name": "www.example.org", "mtls_server_ip_addresses": ["192.0.2.2", "192.0.2.1"]}],
+     [{"name": "www.example.org", "dns_names": [], "ip_addresses": ["192.0.2.1", "192.0.2.2"]}]),
+    # every host brings its own: nothing to issue
+    ([{"mtls_server_certificate": "/a"}, {"mtls_server_certificate": "/b"}], []),
+])
+def test_fleet(hosts, expected):
+    assert fleet(hosts, CONTROL) == expected
+
+
+@pytest.mark.parametrize("servers, fragment", [
+    ([{"name": "web1.example.org", "dns_names": ["www.example.org"], "ip_addresses": ["::1"]}], None),
+    ([{"name": "web1;include x", "dns_names": [], "ip_addresses": []}], "servers[0].name must be a host name"),
+    ([{"name": "a.example", "dns_names": [], "ip_addresses": []}, {"name": "A.example", "dns_names": [],
+                                                                   "ip_addresses": []}], "is listed twice"),
+    ([{"name": "a.example", "dns_names": ["b c"], "ip_addresses": []}], "dns_names: 'b c' is not a host name"),
+    ([{"name": "a.example", "dns_names": [], "ip_addresses": ["300.1.1.1"]}], "is not an IP address"),
+])
+def test_fleet_errors(servers, fragment):
+    errors = fleet_errors(servers)
+    assert (errors == []) if fragment is None else (len(errors) == 1 and fragment in errors[0]), errors

@@ -151,6 +151,45 @@ def test_server_cert_from_a_server_ca_converges(run_module, pki):
     assert failed["failed"] and "ca_certificate_path, ca_private_key_path" in failed["msg"]
 
 
+FLEET = [{"name": "web1.example.org", "ip_addresses": ["192.0.2.1"]}, {"name": "web2.example.org"},
+         {"name": "web3.example.org", "dns_names": ["www.example.org"]}]
+
+
+def test_server_certs_give_each_server_its_own_certificate(run_module, pki):
+    run_module("ca_root", ca_args(pki, permitted_names=["example.org", "192.0.2.1"]))
+    args = {"ca_certificate_path": str(pki / "ca/ca.crt"), "ca_private_key_path": str(pki / "ca/ca.key"),
+            "servers_dir": str(pki / "server"), "servers": FLEET}
+    made = converge(run_module, "server_certs", args, pki)
+    assert [(s["name"], s["reissue_reason"]) for s in made["servers"]] == [(f["name"], "missing") for f in FLEET]
+    assert mode_of(pki / "server") == 0o700
+    for server in FLEET:
+        cert_path = pki / f"server/{server['name']}.crt"
+        assert mode_of(pki / f"server/{server['name']}.key") == 0o600
+        verdict = subprocess.run(["openssl", "verify", "-CAfile", str(pki / "ca/ca.crt"), "-verify_hostname",
+                                  server["name"], str(cert_path)], capture_output=True, text=True, check=False)
+        assert ": OK" in verdict.stdout, verdict.stdout + verdict.stderr
+    # web2 gains an address: only its certificate changes
+    changed = [FLEET[0], {**FLEET[1], "ip_addresses": ["192.0.2.1"]}, FLEET[2]]
+    again = run_module("server_certs", {**args, "servers": changed})
+    assert [s["changed"] for s in again["servers"]] == [False, True, False]
+    assert again["servers"][1]["reissue_reason"] == "names changed"
+
+
+@pytest.mark.parametrize("servers, fragment", [
+    ([{"name": "web1;include /etc/passwd"}], "servers[0].name must be a host name"),
+    ([{"name": "web1.example.org"}, {"name": "WEB1.example.org"}], "is listed twice"),
+    ([{"name": "web1.example.org", "ip_addresses": ["not-an-ip"]}], "is not an IP address"),
+])
+def test_server_certs_bad_input_changes_nothing(run_module, pki, servers, fragment):
+    run_module("ca_root", ca_args(pki))
+    before = snapshot(pki)
+    result = run_module("server_certs", {"ca_certificate_path": str(pki / "ca/ca.crt"),
+                                         "ca_private_key_path": str(pki / "ca/ca.key"),
+                                         "servers_dir": str(pki / "server"), "servers": servers})
+    assert result.get("failed") and fragment in result["msg"], result
+    assert snapshot(pki) == before
+
+
 def test_server_cert_converges(run_module, pki):
     args = {"certificate_path": str(pki / "ca/srv.crt"), "private_key_path": str(pki / "ca/srv.key"),
             "common_name": "localhost", "dns_names": ["localhost"], "ip_addresses": ["127.0.0.1"]}
