@@ -148,3 +148,32 @@ def remove_all(paths, check_mode=False):
         for path in present:
             remove(path)
     return present
+
+
+def sync(directories, files, uid, gid, check_mode=False):
+    """Directories [(path, mode)] and files [(path, data, mode)] as given, owned by uid:gid.
+
+    One call for all of a host's small files (certificates, CRL, key, pages): only what differs
+    in content, mode or owner is written, each file atomically. Returns the changed paths.
+    """
+    changed = []
+    for path, mode in directories:
+        if not os.path.isdir(path):
+            changed.append(path)
+            if not check_mode:
+                os.makedirs(path, mode)
+                set_attributes(path, mode, uid, gid)
+        elif attributes_differ(path, mode, uid, gid):
+            changed.append(path)
+            if not check_mode:
+                set_attributes(path, mode, uid, gid)
+    for path, data, mode in files:
+        if read_bytes(path) != data:
+            changed.append(path)
+            if not check_mode:
+                write_atomic(path, data, mode, uid, gid)
+        elif attributes_differ(path, mode, uid, gid):
+            changed.append(path)
+            if not check_mode:
+                set_attributes(path, mode, uid, gid)
+    return changed

@@ -1,4 +1,5 @@
 """Each module for real: check mode predicts the change, the run makes it, the rerun changes nothing."""
+import base64
 import json
 import os
 import plistlib
@@ -188,6 +189,30 @@ def test_server_certs_bad_input_changes_nothing(run_module, pki, servers, fragme
                                          "servers_dir": str(pki / "server"), "servers": servers})
     assert result.get("failed") and fragment in result["msg"], result
     assert snapshot(pki) == before
+
+
+def test_host_files_put_many_files_in_one_call(run_module, pki):
+    secret = "-----BEGIN PRIVATE" + " KEY-----\nnot-a-real-key\n"
+    args = {"owner": str(os.getuid()), "group": str(os.getgid()),
+            "directories": [{"path": str(pki / "host/tls")}, {"path": str(pki / "host/www/errors")}],
+            "files": [{"path": str(pki / "host/tls/ca.crt"), "content": base64.b64encode(b"CA\n").decode()},
+                      {"path": str(pki / "host/tls/server.key"), "content": base64.b64encode(secret.encode()).decode(),
+                       "mode": "0600"},
+                      {"path": str(pki / "host/www/errors/496.html"), "content": base64.b64encode(b"<p>496</p>").decode()}]}
+    made = converge(run_module, "host_files", args, pki)
+    assert sorted(os.path.basename(p) for p in made["changed_paths"]) == ["496.html", "ca.crt", "errors", "server.key",
+                                                                            "tls"]
+    assert (pki / "host/tls/server.key").read_text() == secret and mode_of(pki / "host/tls/server.key") == 0o600
+    assert "not-a-real-key" not in made["_stdout"] and base64.b64encode(secret.encode()).decode() not in made["_stdout"]
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ({"files": [{"path": "/tmp/x", "content": "not base64!"}]}, "files[0].content must be base64"),
+    ({"files": [{"path": "/tmp/x", "content": "", "mode": "rw"}]}, "files[0].mode must be an octal string"),
+])
+def test_host_files_bad_input(run_module, pki, bad, fragment):
+    result = run_module("host_files", bad)
+    assert result.get("failed") and fragment in result["msg"], result
 
 
 def test_server_cert_converges(run_module, pki):
