@@ -9,15 +9,14 @@ containers at the end. Not a test: a benchmark.
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from playbook import timed_run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = os.environ.get("MTLS_TARGET_IMAGE", "mtls-nginx-target:bookworm")
 FIRST_PORT = 12443
 
@@ -41,14 +40,7 @@ def inventory(scratch, count):
 
 
 def play(inventory_path, playbook, limit):
-    started = time.perf_counter()
-    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory_path,
-                             "--limit", limit, playbook], capture_output=True, text=True, cwd=ROOT, check=False,
-                            env={**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(result.stdout[-3000:])
-    return elapsed, [int(n) for n in re.findall(r"changed=(\d+)", result.stdout)]
+    return timed_run(inventory_path, playbook, "--limit", limit)
 
 
 def main():

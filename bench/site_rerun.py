@@ -7,27 +7,18 @@ and noisy), and prints the medians and their ratio. The N users get their own PK
 import argparse
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from playbook import timed_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
 def run(extra):
-    started = time.perf_counter()
-    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                             os.path.join(ROOT, "examples", "inventory"), os.path.join(ROOT, "playbooks", "site.yml"),
-                             *extra], capture_output=True, text=True, cwd=ROOT, check=False,
-                            env={**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(result.stdout[-3000:])
-    return elapsed, [int(n) for n in re.findall(r"changed=(\d+)", result.stdout)]
+    return timed_run(os.path.join(ROOT, "examples", "inventory"), os.path.join(ROOT, "playbooks", "site.yml"), *extra)
 
 
 def main():

@@ -15,6 +15,17 @@ class FileError(MtlsError):
     """A file cannot be read or written; the message names the file and the fix."""
 
 
+def octal_mode(value, option, maximum=0o7777):
+    """A file mode from an octal string such as "0644"; the error names the option."""
+    try:
+        mode = int(str(value), 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= maximum:
+        raise FileError(f"{option} must be an octal string such as \"0644\", got {value!r}")
+    return mode
+
+
 def read_bytes(path):
     """Return the file's content, or None when it does not exist."""
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _ledger, _pkcs12
+from ansible_collections.mtls.nginx.plugins.module_utils._files import octal_mode
 from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, REVOKE_REASONS
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, UnreadableKeyError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._crl import (
@@ -60,14 +61,7 @@ DEFAULT_CERT_MODE = "0644"
 
 def cert_mode(p):
     """The certificate file's mode from the module's mode option (an octal string)."""
-    mode = p.get("mode") or DEFAULT_CERT_MODE
-    try:
-        value = int(str(mode), 8)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 0o777:
-        raise PkiError(f"mode must be an octal string such as \"0644\", got {mode!r}")
-    return value
+    return octal_mode(p.get("mode") or DEFAULT_CERT_MODE, "mode", maximum=0o777)
 
 
 @dataclasses.dataclass

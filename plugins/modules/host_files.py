@@ -18,8 +18,10 @@ description:
 author: mtls.nginx maintainers (@mtls-nginx)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The diff lists the paths that change, never their content.
 options:
@@ -95,17 +97,7 @@ import binascii
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
-from ansible_collections.mtls.nginx.plugins.module_utils._files import resolve_owner, sync
-
-
-def _mode(value, where):
-    try:
-        mode = int(str(value), 8)
-    except ValueError:
-        mode = -1
-    if not 0 <= mode <= 0o7777:
-        raise MtlsError(f"{where}.mode must be an octal string such as \"0644\", got {value!r}")
-    return mode
+from ansible_collections.mtls.nginx.plugins.module_utils._files import octal_mode, resolve_owner, sync
 
 
 def main():
@@ -122,14 +114,14 @@ def main():
         supports_check_mode=True,
     )
     try:
-        directories = [(d["path"], _mode(d["mode"], f"directories[{i}]")) for i, d in enumerate(module.params["directories"])]
+        directories = [(d["path"], octal_mode(d["mode"], f"directories[{i}].mode")) for i, d in enumerate(module.params["directories"])]
         files = []
         for index, entry in enumerate(module.params["files"]):
             try:
                 data = base64.b64decode(entry["content"], validate=True)
             except (binascii.Error, ValueError):
                 raise MtlsError(f"files[{index}].content must be base64 ({entry['path']})") from None
-            files.append((entry["path"], data, _mode(entry["mode"], f"files[{index}]")))
+            files.append((entry["path"], data, octal_mode(entry["mode"], f"files[{index}].mode")))
         uid, gid = resolve_owner(module.params["owner"], module.params["group"])
         changed = sync(directories, files, uid, gid, module.check_mode)
     except (MtlsError, OSError) as exc:

@@ -200,8 +200,8 @@ def test_host_files_put_many_files_in_one_call(run_module, pki):
                        "mode": "0600"},
                       {"path": str(pki / "host/www/errors/496.html"), "content": base64.b64encode(b"<p>496</p>").decode()}]}
     made = converge(run_module, "host_files", args, pki)
-    assert sorted(os.path.basename(p) for p in made["changed_paths"]) == ["496.html", "ca.crt", "errors", "server.key",
-                                                                            "tls"]
+    changed = sorted(os.path.basename(path) for path in made["changed_paths"])
+    assert changed == ["496.html", "ca.crt", "errors", "server.key", "tls"]
     assert (pki / "host/tls/server.key").read_text() == secret and mode_of(pki / "host/tls/server.key") == 0o600
     assert "not-a-real-key" not in made["_stdout"] and base64.b64encode(secret.encode()).decode() not in made["_stdout"]
 
