@@ -147,7 +147,8 @@ def clients(p, check_mode, diff):
         result["warnings"] = [
             f"clients: the p12_passphrase of {', '.join(short)} is shorter than {MIN_PASSPHRASE_LENGTH} characters."
             " Whoever gets a bundle can test about 10,000 guesses a second per CPU core against it, offline and"
-            " far faster on a GPU; use 16 or more random characters, or leave it out to have one generated."]
+            f" far faster on a GPU; use {MIN_PASSPHRASE_LENGTH} or more random characters, or leave it out to have"
+            " one generated."]
     return result
 
 

@@ -13,6 +13,18 @@ UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?
 KIT_URL_RE = re.compile(r"^https://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
 
 
+def _is_host_name(value):
+    return isinstance(value, str) and bool(SERVER_NAME_RE.match(value)) and len(value) <= 253
+
+
+def _is_ip_address(value):
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def normalize_clients(clients):
     """mtls_clients with each entry's defaults filled in: what both roles read."""
     return [{**client, "state": client.get("state") or "present"} for client in clients or []]
@@ -96,7 +108,7 @@ def fleet_errors(servers):
     errors, seen = [], set()
     for index, server in enumerate(servers or []):
         name = server.get("name")
-        if not isinstance(name, str) or not SERVER_NAME_RE.match(name) or len(name) > 253:
+        if not _is_host_name(name):
             errors.append(f"servers[{index}].name must be a host name such as www.example.org, got {name!r}")
         elif name.lower() in seen:
             errors.append(f"servers[{index}].name {name} is listed twice; give each server name once")
@@ -106,9 +118,7 @@ def fleet_errors(servers):
             if not isinstance(dns, str) or not SERVER_NAME_RE.match(dns):
                 errors.append(f"servers[{index}].dns_names: {dns!r} is not a host name")
         for address in server.get("ip_addresses") or []:
-            try:
-                ipaddress.ip_address(str(address))
-            except ValueError:
+            if not _is_ip_address(address):
                 errors.append(f"servers[{index}].ip_addresses: {address!r} is not an IP address")
     return errors
 
@@ -167,15 +177,12 @@ def server_errors(server_name, listen_port=443, listen_address="*", upstream="",
     """
     names = None if clients is None else [c.get("name") for c in clients if isinstance(c, dict)]
     errors = location_errors(locations, verify_client, names)
-    if not isinstance(server_name, str) or not SERVER_NAME_RE.match(server_name) or len(server_name) > 253:
+    if not _is_host_name(server_name):
         errors.append(f"mtls_server_name must be a host name such as www.example.org, got {server_name!r}")
     if not isinstance(listen_port, int) or isinstance(listen_port, bool) or not 1 <= listen_port <= 65535:
         errors.append(f"mtls_listen_port must be a port number from 1 to 65535, got {listen_port!r}")
-    if listen_address != "*":
-        try:
-            ipaddress.ip_address(str(listen_address))
-        except ValueError:
-            errors.append(f"mtls_listen_address must be '*' or an IP address such as 127.0.0.1, got {listen_address!r}")
+    if listen_address != "*" and not _is_ip_address(listen_address):
+        errors.append(f"mtls_listen_address must be '*' or an IP address such as 127.0.0.1, got {listen_address!r}")
     if upstream and not (isinstance(upstream, str) and UPSTREAM_RE.match(upstream)):
         errors.append(f"mtls_upstream must be an http(s) URL such as http://127.0.0.1:8080, got {upstream!r}")
     if kit_url and not (isinstance(kit_url, str) and KIT_URL_RE.match(kit_url)):

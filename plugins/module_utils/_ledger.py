@@ -131,6 +131,12 @@ def superseded(ledger, current, now):
             and entry["status"] == "valid" and not _expired(entry, now)]
 
 
+def supersede(ledger, current, now):
+    """(new ledger, what it revoked): superseded(...) applied, so each name in current keeps one certificate."""
+    due = superseded(ledger, current, now)
+    return (revoke(ledger, due, now) if due else ledger), due
+
+
 def _expired(entry, now):
     return datetime.datetime.fromisoformat(entry["not_after"]) <= now
 

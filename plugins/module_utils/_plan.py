@@ -257,9 +257,9 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
         plan.ledger = view.record(plan.after, p["name"])
     if view is not None and supersede and plan.after:
         current = plan.ledger if plan.ledger is not None else view.ledger
-        plan.superseded = _ledger.superseded(current, {p["name"]: plan.after["serial_number"]}, now)
+        ledger_after, plan.superseded = _ledger.supersede(current, {p["name"]: plan.after["serial_number"]}, now)
         if plan.superseded:
-            plan.ledger = _ledger.revoke(current, plan.superseded, now)
+            plan.ledger = ledger_after
     return plan
 
 

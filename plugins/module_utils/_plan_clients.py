@@ -1,7 +1,7 @@
 # Private to the mtls.nginx collection: not a public API, may change without notice.
 """What the clients module must write for many users in one pass: certificates, bundles, kits.
 
-Built on the single-module plans of _plan (plan_client, _plan_bundle); no I/O here: read(path)
+Built on the single-module plans of _plan (plan_client, plan_bundle_of); no I/O here: read(path)
 gives a file's bytes or None, and the caller applies the writes.
 """
 from __future__ import annotations
@@ -104,11 +104,9 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     if view is not None:
         ledger = view.ledger
         current = {user.name: user.certificate.after["serial_number"] for user in plans if user.certificate.after}
-        due = _ledger.superseded(ledger, current, now)
-        if due:
-            ledger = _ledger.revoke(ledger, due, now)
-            for user in plans:
-                user.certificate.superseded = [entry for entry in due if entry[1] == user.name]
+        ledger, due = _ledger.supersede(ledger, current, now)
+        for user in plans:
+            user.certificate.superseded = [entry for entry in due if entry[1] == user.name]
     return plans, ledger
 
 

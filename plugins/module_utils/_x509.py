@@ -274,7 +274,8 @@ def ca_renewal_reason(cert, key, valid_days, renew_before_days, now=None, permit
     now = now or utcnow()
     if not extensions_match(cert, ca_extensions(key.public_key(), permitted)):
         current = _permitted(cert)
-        return "names changed" if current is not None and current != _permitted_wanted(permitted) else "profile changed"
+        wanted = name_constraints(permitted).permitted_subtrees if permitted else None
+        return "names changed" if current is not None and current != wanted else "profile changed"
     return lifecycle_reason(cert, valid_days, renew_before_days, now)
 
 
@@ -316,10 +317,6 @@ def _permitted(cert):
         return cert.extensions.get_extension_for_class(x509.NameConstraints).value.permitted_subtrees
     except x509.ExtensionNotFound:
         return None
-
-
-def _permitted_wanted(permitted):
-    return name_constraints(permitted).permitted_subtrees
 
 
 def fingerprint_sha256(cert):

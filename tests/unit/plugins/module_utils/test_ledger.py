@@ -64,7 +64,8 @@ def test_superseded(entries, revoked, current, expected):
     due = L.superseded(ledger, current, NOW)
     assert [serial for serial, _name, _reason in due] == expected
     assert {reason for _serial, _name, reason in due} <= {"superseded"}
-    after = L.revoke(ledger, due, NOW)
+    after, revoked = L.supersede(ledger, current, NOW)
+    assert revoked == due and (after is ledger) == (due == [])
     for name, serial in current.items():
         assert [e["serial"] for e in L.valid(after) if e["name"] == name and e["not_after"] > NOW.isoformat()] == [serial]
     assert L.superseded(after, current, NOW) == []  # idempotent
