@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _ledger
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _https, _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan_clients as plan_clients
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError
@@ -201,5 +201,10 @@ def _apply_clients(p, plans, ledger, check_mode, diff):
     return result
 
 
+def verify_server(p, check_mode, diff):
+    """Requests change nothing; check mode sends them too (the role skips them when it only predicts)."""
+    return _https.verify_server(p)
+
+
 ENSURE = {"ca_root": ca_root, "client_cert": client_cert, "server_cert": server_cert, "server_certs": server_certs,
-          "pkcs12_bundle": pkcs12_bundle, "crl": crl, "clients": clients}
+          "pkcs12_bundle": pkcs12_bundle, "crl": crl, "clients": clients, "verify_server": verify_server}

@@ -161,13 +161,17 @@ def remove_all(paths, check_mode=False):
     return present
 
 
-def sync(directories, files, uid, gid, check_mode=False):
-    """Directories [(path, mode)] and files [(path, data, mode)] as given, owned by uid:gid.
+def sync(directories, files, uid, gid, check_mode=False, absent=(), validate=None):
+    """Directories [(path, mode)], files [(path, data, mode, command)] as given, absent paths removed.
 
-    One call for all of a host's small files (certificates, CRL, key, pages): only what differs
-    in content, mode or owner is written, each file atomically. Returns the changed paths.
+    One call for all of a host's small files (certificates, CRL, key, pages, configuration):
+    only what differs in content, mode or owner is written, each file atomically. A file with a
+    command (containing %s) is written after all the others, and only when validate(command with
+    %s replaced by a temporary copy's path) succeeds; with validate None (its checker is not
+    installed yet) such files are left alone and returned as deferred. Check mode validates
+    nothing (the files a candidate names are not written either). Returns (changed, deferred).
     """
-    changed = []
+    changed, deferred = [], []
     for path, mode in directories:
         if not os.path.isdir(path):
             changed.append(path)
@@ -178,13 +182,46 @@ def sync(directories, files, uid, gid, check_mode=False):
             changed.append(path)
             if not check_mode:
                 set_attributes(path, mode, uid, gid)
-    for path, data, mode in files:
+    for path, data, mode, command in sorted(files, key=lambda entry: entry[3] is not None):
         if read_bytes(path) != data:
+            if command is not None and validate is None:
+                deferred.append(path)
+                continue
             changed.append(path)
             if not check_mode:
+                if command is not None:
+                    check_candidate(path, data, command, validate)
                 write_atomic(path, data, mode, uid, gid)
         elif attributes_differ(path, mode, uid, gid):
             changed.append(path)
             if not check_mode:
                 set_attributes(path, mode, uid, gid)
-    return changed
+    changed.extend(remove_all(absent, check_mode))
+    return changed, deferred
+
+
+def check_candidate(path, data, command, validate):
+    """Run validate on a private temporary copy of data; FileError with its output when it fails."""
+    scratch = tempfile.mkdtemp(prefix="mtls-candidate.")
+    try:
+        candidate = os.path.join(scratch, os.path.basename(path))
+        with open(candidate, "wb") as handle:
+            handle.write(data)
+        rc, out, err = validate(command.replace("%s", candidate))
+    finally:
+        for name in os.listdir(scratch):
+            os.unlink(os.path.join(scratch, name))
+        os.rmdir(scratch)
+    if rc != 0:
+        raise FileError(f"{path} was not installed: {command.replace('%s', candidate)} failed (rc={rc}): "
+                        f"{(err or out).strip()}")
+
+
+def pid_running(pid_file, name):
+    """True when pid_file names a live process whose executable's name contains name."""
+    try:
+        with open(pid_file, encoding="ascii") as handle:
+            pid = int(handle.read().strip())
+        return name in os.path.basename(os.readlink(f"/proc/{pid}/exe"))
+    except (OSError, ValueError):
+        return False

@@ -18,6 +18,15 @@ _CA = {
 BUNDLE_INPUTS = ("certificate_path", "private_key_path", "ca_certificate_path")
 
 SPECS = {
+    "verify_server": {"argument_spec": {
+        "url": {"type": "str", "required": True},
+        "ca_path": {"type": "path"},
+        "client_cert": {"type": "path"},
+        "client_key": {"type": "path"},
+        "refusal_text": {"type": "str", "default": ""},
+        "attempts": {"type": "int", "default": 10},
+        "delay": {"type": "float", "default": 1.0},
+    }, "required_together": [["client_cert", "client_key"]]},
     "ca_root": {"argument_spec": {
         "certificate_path": {"type": "path", "required": True},
         "private_key_path": {"type": "path", "required": True},

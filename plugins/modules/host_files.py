@@ -10,11 +10,21 @@ short_description: Put many small files on a managed host in one call
 version_added: "0.2.0"
 description:
   - >-
-    Creates O(directories) and writes O(files) on the managed host, each only when its content,
-    mode or owner differs, atomically (a temporary file in the same directory, renamed). The server
-    role installs a host's certificates, CRL, private key, error pages and configuration check with
-    one call of this module instead of one task (and one round trip) per file.
-  - Needs nothing on the host but Python; no content is returned or shown in a diff, only paths.
+    Creates O(directories), writes O(files) and removes O(absent) on the managed host, each file
+    only when its content, mode or owner differs, atomically (a temporary file in the same
+    directory, renamed). The server role installs a host's certificates, CRL, private key, error
+    pages, configuration check and server block, and removes the default site, with one call of
+    this module instead of one task (and one or two round trips) per file.
+  - >-
+    A file with O(files[].validate) is written last, and only after its command accepted a
+    temporary copy (like the C(validate) of M(ansible.builtin.template)). Until O(validate_needs)
+    exists on the host (nginx is not installed yet), such files are not written but returned in
+    RV(deferred), so that one call serves both a new host (install, then call again) and a
+    no-change rerun (one call).
+  - >-
+    The same call reports what the caller would otherwise ask in more round trips, RV(probed) (do
+    these paths exist?) and RV(process_running) (is the process in O(process.pid_file) alive?).
+  - Needs nothing on the host but Python; no content is returned, and a diff shows content only for files with O(files[].diff).
 author: mtls.nginx maintainers (@mtls-nginx)
 attributes:
   check_mode:
@@ -23,7 +33,7 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: The diff lists the paths that change, never their content.
+    details: The diff lists the paths that change; it shows content only for files with O(files[].diff).
 options:
   directories:
     description: Directories to create (with missing parents) or fix.
@@ -59,6 +69,41 @@ options:
         description: Mode as an octal string.
         type: str
         default: "0644"
+      validate:
+        description:
+          - >-
+            Command (no shell) that must accept the new content before it replaces the file; C(%s)
+            stands for a temporary copy's path. Not run in check mode or when the content is unchanged.
+        type: str
+      diff:
+        description: Show this file's old and new content in diff mode (never set it for a secret).
+        type: bool
+        default: false
+  absent:
+    description: Paths to remove when they exist (files or links).
+    type: list
+    elements: path
+    default: []
+  validate_needs:
+    description: A path the O(files[].validate) commands need, for example the nginx binary; see RV(deferred).
+    type: path
+  probe:
+    description: Paths whose existence RV(probed) reports, read before anything changes.
+    type: list
+    elements: path
+    default: []
+  process:
+    description: A process whose state RV(process_running) reports, read before anything changes.
+    type: dict
+    suboptions:
+      pid_file:
+        description: The process's pid file.
+        type: path
+        required: true
+      name:
+        description: Part of the name of the process's executable.
+        type: str
+        required: true
   owner:
     description: Owner of every directory and file (name or numeric id).
     type: str
@@ -81,23 +126,68 @@ EXAMPLES = r"""
       - path: /etc/nginx/mtls/server.key
         content: "{{ lookup('ansible.builtin.file', '/srv/pki/server/www.example.org.key', rstrip=false) | b64encode }}"
         mode: "0600"
+
+- name: Install a server block checked by nginx -t, drop the default site, and see whether nginx runs
+  mtls.nginx.host_files:
+    files:
+      - path: /etc/nginx/conf.d/site.conf
+        content: "{{ lookup('ansible.builtin.template', 'site.conf.j2') | b64encode }}"
+        validate: /usr/sbin/nginx -t -q -c %s
+        diff: true
+    absent: [/etc/nginx/sites-enabled/default]
+    validate_needs: /usr/sbin/nginx
+    probe: [/usr/sbin/nginx]
+    process:
+      pid_file: /run/nginx.pid
+      name: nginx
+  register: host
 """
 
 RETURN = r"""
 changed_paths:
-  description: The directories and files that were (or in check mode would be) created or changed.
+  description: The directories and files that were (or in check mode would be) created, changed or removed.
   returned: always
   type: list
   elements: str
+deferred:
+  description: Files with O(files[].validate) that differ but were not written because O(validate_needs) does not exist.
+  returned: always
+  type: list
+  elements: str
+probed:
+  description: Each path of O(probe) and whether it existed.
+  returned: always
+  type: dict
+process_running:
+  description: Whether O(process.pid_file) named a live process whose executable's name contains O(process.name).
+  returned: when O(process) is given
+  type: bool
 """
 
 import base64
 import binascii
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
-from ansible_collections.mtls.nginx.plugins.module_utils._files import octal_mode, resolve_owner, sync
+from ansible_collections.mtls.nginx.plugins.module_utils._files import octal_mode, pid_running, read_bytes, resolve_owner, sync
+
+
+def decode(entry, index):
+    try:
+        data = base64.b64decode(entry["content"], validate=True)
+    except (binascii.Error, ValueError):
+        raise MtlsError(f"files[{index}].content must be base64 ({entry['path']})") from None
+    if entry["validate"] is not None and "%s" not in entry["validate"]:
+        raise MtlsError(f"files[{index}].validate must contain %s, the candidate's path ({entry['path']})")
+    return entry["path"], data, octal_mode(entry["mode"], f"files[{index}].mode"), entry["validate"]
+
+
+def show(path, data):
+    before = read_bytes(path)
+    return {"before_header": path, "after_header": path, "before": (before or b"").decode(errors="replace"),
+            "after": data.decode(errors="replace")}
 
 
 def main():
@@ -107,28 +197,36 @@ def main():
                 "path": {"type": "path", "required": True}, "mode": {"type": "str", "default": "0755"}}},
             "files": {"type": "list", "elements": "dict", "default": [], "options": {
                 "path": {"type": "path", "required": True}, "content": {"type": "str", "required": True, "no_log": True},
-                "mode": {"type": "str", "default": "0644"}}},
+                "mode": {"type": "str", "default": "0644"}, "validate": {"type": "str"},
+                "diff": {"type": "bool", "default": False}}},
+            "absent": {"type": "list", "elements": "path", "default": []},
+            "validate_needs": {"type": "path"},
+            "probe": {"type": "list", "elements": "path", "default": []},
+            "process": {"type": "dict", "options": {"pid_file": {"type": "path", "required": True},
+                                                    "name": {"type": "str", "required": True}}},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
         },
         supports_check_mode=True,
     )
+    params = module.params
+    result = {"probed": {path: os.path.lexists(path) for path in params["probe"]}}
+    if params["process"]:
+        result["process_running"] = pid_running(params["process"]["pid_file"], params["process"]["name"])
     try:
-        directories = [(d["path"], octal_mode(d["mode"], f"directories[{i}].mode")) for i, d in enumerate(module.params["directories"])]
-        files = []
-        for index, entry in enumerate(module.params["files"]):
-            try:
-                data = base64.b64decode(entry["content"], validate=True)
-            except (binascii.Error, ValueError):
-                raise MtlsError(f"files[{index}].content must be base64 ({entry['path']})") from None
-            files.append((entry["path"], data, octal_mode(entry["mode"], f"files[{index}].mode")))
-        uid, gid = resolve_owner(module.params["owner"], module.params["group"])
-        changed = sync(directories, files, uid, gid, module.check_mode)
+        directories = [(d["path"], octal_mode(d["mode"], f"directories[{i}].mode")) for i, d in enumerate(params["directories"])]
+        files = [decode(entry, index) for index, entry in enumerate(params["files"])]
+        diffs = [show(path, data) for (path, data, _mode, _command), entry in zip(files, params["files"]) if entry["diff"]]
+        uid, gid = resolve_owner(params["owner"], params["group"])
+        ready = params["validate_needs"] is None or os.path.exists(params["validate_needs"])
+        changed, deferred = sync(directories, files, uid, gid, module.check_mode, params["absent"],
+                                 validate=module.run_command if ready else None)
     except (MtlsError, OSError) as exc:
-        module.fail_json(msg=str(exc))
-    result = {"changed": bool(changed), "changed_paths": changed}
+        module.fail_json(msg=str(exc), **result)
+    result.update(changed=bool(changed), changed_paths=changed, deferred=deferred)
     if module._diff:
-        result["diff"] = {"before": "", "after": "".join(f"{path}: changed\n" for path in changed)}
+        shown = [diff for diff in diffs if diff["after_header"] in changed]
+        result["diff"] = [{"before": "", "after": "".join(f"{path}: changed\n" for path in changed)}] + shown
     module.exit_json(**result)
 
 

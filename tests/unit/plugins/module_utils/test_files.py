@@ -15,24 +15,24 @@ def mode(path):
 @pytest.fixture
 def tree(tmp_path):
     directories = [(str(tmp_path / "tls"), 0o755), (str(tmp_path / "www" / "errors"), 0o755)]
-    files = [(str(tmp_path / "tls" / "ca.crt"), b"CA\n", 0o644), (str(tmp_path / "tls" / "server.key"), b"KEY\n", 0o600),
-             (str(tmp_path / "www" / "errors" / "496.html"), b"<p>496</p>\n", 0o644)]
+    files = [(str(tmp_path / "tls" / "ca.crt"), b"CA\n", 0o644, None), (str(tmp_path / "tls" / "server.key"), b"KEY\n", 0o600, None),
+             (str(tmp_path / "www" / "errors" / "496.html"), b"<p>496</p>\n", 0o644, None)]
     return directories, files
 
 
 def test_sync_creates_then_changes_nothing(tree):
     directories, files = tree
     predicted = F.sync(directories, files, UID, GID, check_mode=True)
-    assert predicted == [d for d, _m in directories] + [f for f, _d, _m in files]
+    assert predicted == ([d for d, _m in directories] + [f for f, _d, _m, _c in files], [])
     assert not os.path.exists(directories[0][0])  # check mode wrote nothing
     assert F.sync(directories, files, UID, GID) == predicted
-    for path, data, wanted in files:
+    for path, data, wanted, _command in files:
         with open(path, "rb") as handle:
             assert handle.read() == data
         assert mode(path) == wanted
-    inodes = [os.stat(path).st_ino for path, _d, _m in files]
-    assert F.sync(directories, files, UID, GID) == []
-    assert [os.stat(path).st_ino for path, _d, _m in files] == inodes
+    inodes = [os.stat(path).st_ino for path, _d, _m, _c in files]
+    assert F.sync(directories, files, UID, GID) == ([], [])
+    assert [os.stat(path).st_ino for path, _d, _m, _c in files] == inodes
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -50,7 +50,71 @@ def test_sync_rewrites_only_what_differs(tree, change, expected):
         os.chmod(files[1][0], 0o644)
     else:
         os.chmod(directories[0][0], 0o700)
-    changed = F.sync(directories, files, UID, GID)
+    changed, _deferred = F.sync(directories, files, UID, GID)
     assert [os.path.basename(path) for path in changed] == [expected]
-    assert F.sync(directories, files, UID, GID) == []
+    assert F.sync(directories, files, UID, GID) == ([], [])
     assert mode(files[1][0]) == 0o600
+
+
+def accept_if(word):
+    """A validator that accepts a candidate containing word; records the commands it ran."""
+    ran = []
+
+    def validate(command):
+        ran.append(command)
+        with open(command.split()[-1], "rb") as handle:
+            return (0, "", "") if word in handle.read() else (1, "", "bad candidate")
+    return validate, ran
+
+
+@pytest.mark.parametrize("content, ready, check_mode, changed, deferred, written, validated", [
+    (b"good conf", True, False, ["site.conf"], [], b"good conf", 1),
+    (b"old conf", True, False, [], [], b"old conf", 0),  # unchanged: not validated again
+    (b"good conf", False, False, [], ["site.conf"], b"old conf", 0),  # checker missing: deferred
+    (b"good conf", True, True, ["site.conf"], [], b"old conf", 0),  # check mode validates nothing
+])
+def test_sync_validates_a_candidate_before_it_replaces_the_file(
+        tmp_path, content, ready, check_mode, changed, deferred, written, validated):
+    site = tmp_path / "site.conf"
+    site.write_bytes(b"old conf")
+    os.chmod(site, 0o644)
+    validate, ran = accept_if(b"conf")
+    result = F.sync([], [(str(site), content, 0o644, "check-site %s")], UID, GID, check_mode,
+                    validate=validate if ready else None)
+    assert ([os.path.basename(p) for p in result[0]], [os.path.basename(p) for p in result[1]]) == (changed, deferred)
+    assert site.read_bytes() == written and len(ran) == validated
+
+
+def test_sync_refuses_a_candidate_its_checker_rejects_and_writes_it_last(tmp_path):
+    site, cert = tmp_path / "site.conf", tmp_path / "server.crt"
+    site.write_bytes(b"good old conf")
+    order = []
+
+    def validate(command):
+        order.append(cert.exists())  # the files the candidate names are in place before it is checked
+        return 1, "", "nginx: [emerg] unknown directive"
+    files = [(str(site), b"broken", 0o644, "check-site %s"), (str(cert), b"CERT", 0o644, None)]
+    with pytest.raises(F.FileError, match="site.conf was not installed.*unknown directive"):
+        F.sync([], files, UID, GID, validate=validate)
+    assert site.read_bytes() == b"good old conf" and order == [True]
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
+def test_sync_removes_absent_paths(tmp_path):
+    link = tmp_path / "default"
+    link.symlink_to(tmp_path / "nowhere")
+    assert F.sync([], [], UID, GID, check_mode=True, absent=[str(link)]) == ([str(link)], [])
+    assert os.path.lexists(link)
+    assert F.sync([], [], UID, GID, absent=[str(link)]) == ([str(link)], [])
+    assert not os.path.lexists(link)
+    assert F.sync([], [], UID, GID, absent=[str(link)]) == ([], [])
+
+
+def test_pid_running(tmp_path):
+    pid_file = tmp_path / "app.pid"
+    assert not F.pid_running(str(pid_file), "python")  # no pid file
+    pid_file.write_text(f"{os.getpid()}\n")
+    assert F.pid_running(str(pid_file), "python")
+    assert not F.pid_running(str(pid_file), "nginx")  # a live pid of another program
+    pid_file.write_text("not a pid")
+    assert not F.pid_running(str(pid_file), "python")

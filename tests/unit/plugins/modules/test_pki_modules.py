@@ -206,9 +206,34 @@ def test_host_files_put_many_files_in_one_call(run_module, pki):
     assert "not-a-real-key" not in made["_stdout"] and base64.b64encode(secret.encode()).decode() not in made["_stdout"]
 
 
+def test_host_files_validates_defers_removes_and_probes(run_module, pki):
+    site, default = pki / "host/site.conf", pki / "host/default"
+    (pki / "host").mkdir()
+    default.write_text("server {}\n")
+    checker = pki / "host/checker"
+    entry = {"path": str(site), "content": base64.b64encode(b"listen 443;\n").decode(),
+             "validate": "grep -q listen %s", "diff": True}
+    args = {"owner": str(os.getuid()), "group": str(os.getgid()), "files": [entry], "absent": [str(default)],
+            "validate_needs": str(checker), "probe": [str(checker), str(default)],
+            "process": {"pid_file": str(pki / "host/none.pid"), "name": "nginx"}}
+    first = run_module("host_files", args)  # the checker is not installed yet: the site waits
+    assert first["deferred"] == [str(site)] and first["changed_paths"] == [str(default)], first
+    assert first["probed"] == {str(checker): False, str(default): True} and first["process_running"] is False
+    assert not site.exists() and not default.exists()
+    checker.write_text("")
+    made = run_module("host_files", args, diff=True)
+    assert made["changed_paths"] == [str(site)] and made["deferred"] == [] and site.read_text() == "listen 443;\n"
+    assert made["diff"][1]["after"] == "listen 443;\n" and made["diff"][1]["after_header"] == str(site), made["diff"]
+    assert run_module("host_files", args)["changed"] is False
+    refused = run_module("host_files", {**args, "files": [{**entry, "content": base64.b64encode(b"nothing\n").decode()}]})
+    assert refused.get("failed") and f"{site} was not installed" in refused["msg"], refused
+    assert site.read_text() == "listen 443;\n"
+
+
 @pytest.mark.parametrize("bad, fragment", [
     ({"files": [{"path": "/tmp/x", "content": "not base64!"}]}, "files[0].content must be base64"),
     ({"files": [{"path": "/tmp/x", "content": "", "mode": "rw"}]}, "files[0].mode must be an octal string"),
+    ({"files": [{"path": "/tmp/x", "content": "", "validate": "nginx -t"}]}, "files[0].validate must contain %s"),
 ])
 def test_host_files_bad_input(run_module, pki, bad, fragment):
     result = run_module("host_files", bad)

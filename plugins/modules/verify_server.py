@@ -1,0 +1,88 @@
+#!/usr/bin/python
+# Copyright: mtls.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: verify_server
+short_description: Prove an mTLS server with real requests, without and with a client certificate
+version_added: "0.2.0"
+description:
+  - >-
+    Requests O(url) without a client certificate and expects HTTP 496 (nginx's "no certificate")
+    with O(refusal_text) in the page; then, with O(client_cert), expects HTTP 200. Each request is
+    repeated, O(delay) seconds apart, until it gets its answer or O(attempts) run out: a reload
+    takes a moment to reach every nginx worker.
+  - >-
+    Changes nothing. On the control node (C(delegate_to: localhost)) it runs in the controller
+    process, with no Python started per request; the server role's verify entry point uses it.
+author: mtls.nginx maintainers (@mtls-nginx)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: The requests are sent in check mode too; they change nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+options:
+  url:
+    description: The https:// URL of the server.
+    type: str
+    required: true
+  ca_path:
+    description: CA certificate (PEM) that the server's certificate must chain to; the system's CAs when unset.
+    type: path
+  client_cert:
+    description: Client certificate (PEM) for the request that must get HTTP 200.
+    type: path
+  client_key:
+    description: Private key of O(client_cert) (PEM, unencrypted).
+    type: path
+  refusal_text:
+    description: Text the 496 page must contain.
+    type: str
+    default: ""
+  attempts:
+    description: How many times each request is tried before the task fails.
+    type: int
+    default: 10
+  delay:
+    description: Seconds between attempts.
+    type: float
+    default: 1.0
+"""
+
+EXAMPLES = r"""
+---
+- name: Prove the server refuses anonymous clients and accepts alice
+  mtls.nginx.verify_server:
+    url: https://www.example.org/
+    ca_path: /srv/pki/server/ca.crt
+    client_cert: /srv/pki/clients/alice/alice.crt
+    client_key: /srv/pki/clients/alice/alice.key
+    refusal_text: A client certificate is required
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+refused_attempts:
+  description: Attempts until the request without a certificate got the 496 page.
+  returned: success
+  type: int
+accepted_attempts:
+  description: Attempts until the request with O(client_cert) got HTTP 200.
+  returned: success and O(client_cert) given
+  type: int
+"""
+
+from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
+
+
+def main():
+    run_module("verify_server")
+
+
+if __name__ == "__main__":
+    main()
