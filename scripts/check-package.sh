@@ -22,7 +22,7 @@ for module in "$installed"/plugins/modules/*.py; do
 done
 ansible-doc -t filter mtls.nginx.client_errors mtls.nginx.server_errors mtls.nginx.crl_days_left \
   mtls.nginx.pki_paths mtls.nginx.valid_certificates mtls.nginx.normalize_clients mtls.nginx.fleet_servers \
-  mtls.nginx.fleet_errors >/dev/null
+  mtls.nginx.fleet_errors mtls.nginx.client_cas mtls.nginx.rollover_errors >/dev/null
 ansible-doc -t role mtls.nginx.pki >/dev/null
 ansible-doc -t role mtls.nginx.server >/dev/null
 echo "package: ansible-doc renders every module, filter and role"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _layout, _ledger
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _layout, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import fleet
 
@@ -35,6 +35,19 @@ def valid_certificates(ledger_path):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def client_cas(pki_dir, stage="none", reissue="on_renewal"):
+    """Which client CA issues, which ones servers trust, at a rollover stage (see _rollover.client_cas)."""
+    errors = _rollover.stage_errors(stage, reissue, {}, {"common_name": "-"})
+    if errors:
+        raise AnsibleFilterError("; ".join(errors))
+    return _rollover.client_cas(pki_dir, stage, reissue)
+
+
+def rollover_errors(stage, reissue, ca, next_ca):
+    """What is wrong with the rollover variables (see _rollover.stage_errors)."""
+    return _rollover.stage_errors(stage, reissue, ca, next_ca)
+
+
 def fleet_servers(hosts, hostvars, fallback):
     """The servers to issue certificates for, from each host's variables (see _inventory.fleet)."""
     settings = [{key: hostvars[host].get(key) for key in FLEET_VARIABLES} for host in hosts or []]
@@ -43,4 +56,5 @@ def fleet_servers(hosts, hostvars, fallback):
 
 class FilterModule:
     def filters(self):
-        return {"pki_paths": pki_paths, "valid_certificates": valid_certificates, "fleet_servers": fleet_servers}
+        return {"pki_paths": pki_paths, "valid_certificates": valid_certificates, "fleet_servers": fleet_servers,
+                "client_cas": client_cas, "rollover_errors": rollover_errors}

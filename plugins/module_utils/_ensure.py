@@ -8,12 +8,13 @@ MtlsError with a message that names the option and the fix.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _https, _ledger
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _https, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan_clients as plan_clients
-from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors, fleet_errors, short_passphrases
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path, server_files
 from ansible_collections.mtls.nginx.plugins.module_utils._specs import BUNDLE_INPUTS
@@ -67,8 +68,16 @@ def _apply_own_dirs(p, the_plan, managed, check_mode, diff):
 
 
 def ca_root(p, check_mode, diff):
-    the_plan = plan.plan_ca(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode)
-    return _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
+    now = utcnow()
+    the_plan = plan.plan_ca(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode, now=now)
+    result = _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
+    if "not_after" in result:
+        result["days_left"] = round(_days_between(now, result["not_after"]), 2)
+    return result
+
+
+def _days_between(now, iso):
+    return (datetime.datetime.fromisoformat(iso) - now).total_seconds() / 86400
 
 
 def server_cert(p, check_mode, diff):
@@ -140,7 +149,9 @@ def clients(p, check_mode, diff):
     trust = _load_trust(p, check_mode)
     with _ledger_lock(p["ledger_path"]):
         ledger = _load_ledger(p)
-        plans, new_ledger = plan_clients.plan_clients(p, _load_ca(p), read, check_mode, ledger=ledger, trust=trust)
+        others = [_ledger.parse(read(path), path) for path in p["other_ledger_paths"]]
+        plans, new_ledger = plan_clients.plan_clients(p, _load_ca(p), read, check_mode, ledger=ledger, trust=trust,
+                                                      others=others, keep_issuer=_load_keep_issuer(p))
         result = _apply_clients(p, plans, new_ledger if new_ledger != ledger else None, check_mode, diff)
     short = short_passphrases(p["clients"])
     if short:
@@ -150,6 +161,13 @@ def clients(p, check_mode, diff):
             f" far faster on a GPU; use {MIN_PASSPHRASE_LENGTH} or more random characters, or leave it out to have"
             " one generated."]
     return result
+
+
+def _load_keep_issuer(p):
+    """The previous CA during a rollover (its certificates are kept until due), or None."""
+    path = p["keep_issuer_certificate_path"]
+    data = read(path) if path else None
+    return plan.load_certificate(data, path) if data is not None else None
 
 
 def _load_trust(p, check_mode):
@@ -201,10 +219,30 @@ def _apply_clients(p, plans, ledger, check_mode, diff):
     return result
 
 
+def ca_rollover(p, check_mode, diff):
+    """Archive (never delete) the CA a rollover retires or abandons; the archived CAs' ledgers."""
+    todo = _rollover.moves(p["stage"], p["ca_dir"], p["next_ca_dir"], p["archive_dir"], os.path.isdir, utcnow())
+    freed = {source for source, _target in todo}
+    for _source, target in todo:
+        if os.path.lexists(target) and target not in freed:
+            raise MtlsError(f"archive_dir: {target} exists already; move it aside and run again")
+    if not check_mode:
+        for source, target in todo:
+            _files.make_dirs(os.path.dirname(target))
+            os.rename(source, target)
+    result = {"changed": bool(todo), "moved": [{"from": source, "to": target} for source, target in todo],
+              "archived_ledgers": _rollover.archived_ledgers(p["archive_dir"], os.listdir)}
+    if diff:
+        result["diff"] = {"before": "".join(f"{source}\n" for source, _target in todo),
+                          "after": "".join(f"{target}\n" for _source, target in todo)}
+    return result
+
+
 def verify_server(p, check_mode, diff):
     """Requests change nothing; check mode sends them too (the role skips them when it only predicts)."""
     return _https.verify_server(p)
 
 
 ENSURE = {"ca_root": ca_root, "client_cert": client_cert, "server_cert": server_cert, "server_certs": server_certs,
-          "pkcs12_bundle": pkcs12_bundle, "crl": crl, "clients": clients, "verify_server": verify_server}
+          "pkcs12_bundle": pkcs12_bundle, "crl": crl, "clients": clients, "verify_server": verify_server,
+          "ca_rollover": ca_rollover}

@@ -11,14 +11,27 @@ import os
 TRUST_FILE = "ca.crt"  # the server's CA in a user's kit: the name the README's commands use
 
 
+def ca_files(ca_dir):
+    """The files of one client CA: its directory, key, certificate, CRL and ledger."""
+    return {"dir": ca_dir, "private_key": os.path.join(ca_dir, "ca.key"), "certificate": os.path.join(ca_dir, "ca.crt"),
+            "crl": os.path.join(ca_dir, "crl.pem"), "ledger": os.path.join(ca_dir, "ledger.json")}
+
+
 def pki_paths(pki_dir, server_name=None):
-    """The PKI's shared files; with server_name, also that server's certificate and key."""
-    ca_dir, server_dir = os.path.join(pki_dir, "ca"), os.path.join(pki_dir, "server")
+    """The PKI's shared files; with server_name, also that server's certificate and key.
+
+    The client CA lives in ca/; during a rollover the next one in ca-next/; retired and abandoned
+    CAs are moved, whole, under archive/.
+    """
+    ca, server_dir = ca_files(os.path.join(pki_dir, "ca")), os.path.join(pki_dir, "server")
     paths = {
-        "ca_private_key": os.path.join(ca_dir, "ca.key"),
-        "ca_certificate": os.path.join(ca_dir, "ca.crt"),
-        "crl": os.path.join(ca_dir, "crl.pem"),
-        "ledger": os.path.join(ca_dir, "ledger.json"),
+        "ca_private_key": ca["private_key"],
+        "ca_certificate": ca["certificate"],
+        "crl": ca["crl"],
+        "ledger": ca["ledger"],
+        "ca_dir": ca["dir"],
+        "next_ca_dir": os.path.join(pki_dir, "ca-next"),
+        "archive_dir": os.path.join(pki_dir, "archive"),
         "clients_dir": os.path.join(pki_dir, "clients"),
         "passphrases_dir": os.path.join(pki_dir, "passphrases"),
         "server_ca_private_key": os.path.join(server_dir, "ca.key"),

@@ -94,8 +94,11 @@ class View:
     burnt: set
 
     @classmethod
-    def of(cls, ledger):
-        return cls(ledger, index(ledger), burnt_keys(ledger))
+    def of(cls, ledger, others=()):
+        """others: the ledgers of the PKI's other CAs (the next, the previous, archived ones): their
+        serials are taken and their burnt keys burnt here too; only ledger itself is recorded in."""
+        combined = {"certificates": [entry for each in (ledger, *others) for entry in each["certificates"]]}
+        return cls(ledger, index(combined), burnt_keys(combined))
 
     def is_revoked(self, serial):
         return is_revoked(self.known, serial)

@@ -214,7 +214,7 @@ def client_params_errors(p):
             + email_errors(p["email"]))
 
 
-def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledger=None, supersede=True):
+def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledger=None, supersede=True, keep_issuer=None):
     """Key and certificate of one client, signed by ca = (certificate, key) from load_ca.
 
     ledger: a ledger dict, or a _ledger.View that a caller planning many clients threads through
@@ -222,16 +222,17 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
     reinstated user never comes back with a compromised key), a certificate the ledger lists as
     revoked is reissued, the certificate after the run is recorded when it is not yet, and (with
     supersede) every other valid certificate of the name is revoked as superseded. plan.ledger is
-    then the new ledger; writing it is the caller's, once for all clients.
+    then the new ledger; writing it is the caller's, once for all clients. keep_issuer: see
+    _plan_clients.plan_clients.
     """
     now = now or utcnow()
     _fail_on(client_params_errors(p))
     ca_cert, ca_key = ca
-    subject = build_name(
-        p["common_name"],
-        p["organization"] or name_field(ca_cert.subject, "O"),
-        p["country"] or name_field(ca_cert.subject, "C"),
-    )
+
+    def subject_under(issuer):
+        return build_name(p["common_name"], p["organization"] or name_field(issuer.subject, "O"),
+                          p["country"] or name_field(issuer.subject, "C"))
+    subject = subject_under(ca_cert)
     view = _ledger.View.of(ledger) if isinstance(ledger, dict) else ledger
 
     def key_revoked(key, cert):
@@ -245,8 +246,14 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
         if view is not None and view.is_revoked(serial_hex(cert.serial_number)):
             return "revoked"
         public_key = key.public_key()
-        return reissue_reason(cert, public_key, ca_cert, subject, client_extensions(public_key, ca_cert, p["email"]),
-                              p["valid_days"], p["renew_before_days"], now)
+
+        def under(issuer):
+            return reissue_reason(cert, public_key, issuer, subject_under(issuer),
+                                  client_extensions(public_key, issuer, p["email"]), p["valid_days"], p["renew_before_days"], now)
+        reason = under(ca_cert)
+        if reason == "issuer changed" and keep_issuer is not None and under(keep_issuer) is None:
+            return None  # a sound certificate of the previous CA, kept until it needs renewing
+        return reason
 
     taken = view.known if view is not None else {}
     plan = _plan_leaf(p, key_data, cert_data, check_mode, "client", reissue=reissue, key_revoked=key_revoked,

@@ -54,16 +54,19 @@ def load_trust(p, trust_data):
     return load_certificate(trust_data, p["trust_certificate_path"])
 
 
-def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=None):
+def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=None, others=(), keep_issuer=None):
     """Certificates, bundles and kits of many clients in one pass: a list of ClientPlans.
 
     read(path) returns a file's bytes or None. The ledger, when given, is threaded through the
     clients; the ledger returned is the one after the run, in which every certificate that a
     user's current one replaced is revoked as superseded (one pass over the ledger for all users).
+    others: the ledgers of the PKI's other CAs (see _ledger.View.of). keep_issuer: during a CA
+    rollover, the previous CA's certificate: a user's valid certificate from it is kept until it
+    needs a new one for any reason (then it comes from ca).
     """
     now = now or utcnow()
     plans = []
-    view = _ledger.View.of(ledger) if ledger is not None else None
+    view = _ledger.View.of(ledger, others) if ledger is not None else None
     for index, client in enumerate(p["clients"]):
         if client.get("p12_passphrase") == "":
             raise PkiError(f"clients[{index}].p12_passphrase must not be empty: it protects the private key inside"
@@ -78,7 +81,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
               "common_name": client.get("common_name") or client["name"]}
         key_data, cert_data = read(files["private_key_path"]), read(files["certificate_path"])
         cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode=check_mode, now=now, ledger=view,
-                                supersede=False)
+                                supersede=False, keep_issuer=keep_issuer)
         if check_mode and (cert_plan.reason or passphrase is None):
             # Nothing was issued to compare with: everything made from the certificate changes.
             changes = Plan(reason="certificate changed" if cert_plan.reason else "passphrase generated")
@@ -97,7 +100,8 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             bundle_plan = plan_bundle_of(bp, key, cert, [], bundle_data, check_mode)
             after = bundle_plan.writes[0][1] if bundle_plan.writes else None if bundle_plan.reason else bundle_data
             bundles[option] = (bundle_plan, after)
-        kit_plan = plan_kit(p, client["name"], files, cert=cert, cert_data=cert_data, ca_cert=ca[0], trust=trust, read=read,
+        issuer = keep_issuer if keep_issuer is not None and cert.issuer == keep_issuer.subject else ca[0]
+        kit_plan = plan_kit(p, client["name"], files, cert=cert, cert_data=cert_data, ca_cert=issuer, trust=trust, read=read,
                             bundles={option: data for option, (_plan, data) in bundles.items()})
         bundles["path"][0].writes[:0] = passphrase_writes
         plans.append(ClientPlans(client["name"], cert_plan, bundles["path"][0], bundles["compat_path"][0], kit_plan))

@@ -18,6 +18,12 @@ _CA = {
 BUNDLE_INPUTS = ("certificate_path", "private_key_path", "ca_certificate_path")
 
 SPECS = {
+    "ca_rollover": {"argument_spec": {
+        "stage": {"type": "str", "required": True, "choices": ["none", "prepare", "migrate", "retire", "abandon"]},
+        "ca_dir": {"type": "path", "required": True},
+        "next_ca_dir": {"type": "path", "required": True},
+        "archive_dir": {"type": "path", "required": True},
+    }},
     "verify_server": {"argument_spec": {
         "url": {"type": "str", "required": True},
         "ca_path": {"type": "path"},
@@ -113,6 +119,8 @@ SPECS = {
         "trust_certificate_path": {"type": "path"},
         "server_url": {"type": "str"},
         "zip": {"type": "bool", "default": False},
+        "other_ledger_paths": {"type": "list", "elements": "path", "default": []},
+        "keep_issuer_certificate_path": {"type": "path"},
         "clients": {"type": "list", "elements": "dict", "required": True, "options": {
             "name": {"type": "str", "required": True},
             "common_name": {"type": "str"},

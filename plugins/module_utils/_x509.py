@@ -202,7 +202,9 @@ def server_extensions(public_key, dns_names, ip_addresses, ca_cert=None):
     return extensions
 
 
-def _sign(subject, issuer, public_key, signing_key, extensions, valid_days, now, serial=None):
+def _sign(subject, issuer, public_key, signing_key, extensions, valid_days, now, serial=None, cap=None):
+    """cap: the issuing CA's end; a certificate never outlives the CA that signed it."""
+    end = now + datetime.timedelta(days=valid_days)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -210,7 +212,7 @@ def _sign(subject, issuer, public_key, signing_key, extensions, valid_days, now,
         .public_key(public_key)
         .serial_number(serial or random_serial())
         .not_valid_before(now - BACKDATE)
-        .not_valid_after(now + datetime.timedelta(days=valid_days))
+        .not_valid_after(min(end, cap) if cap is not None else end)
     )
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
@@ -230,7 +232,7 @@ def issue_client_certificate(ca, public_key, subject, valid_days, *, email=None,
     while serial_hex(serial) in taken:
         serial = random_serial()
     return _sign(subject, ca_cert.subject, public_key, ca_key,
-                 client_extensions(public_key, ca_cert, email), valid_days, now, serial)
+                 client_extensions(public_key, ca_cert, email), valid_days, now, serial, cap=not_after(ca_cert))
 
 
 def issue_server_certificate(key, subject, dns_names, ip_addresses, valid_days, now=None, ca=None):
@@ -238,7 +240,8 @@ def issue_server_certificate(key, subject, dns_names, ip_addresses, valid_days, 
     now = now or utcnow()
     ca_cert, ca_key = ca if ca else (None, key)
     return _sign(subject, ca_cert.subject if ca_cert else subject, key.public_key(), ca_key,
-                 server_extensions(key.public_key(), dns_names, ip_addresses, ca_cert), valid_days, now)
+                 server_extensions(key.public_key(), dns_names, ip_addresses, ca_cert), valid_days, now,
+                 cap=not_after(ca_cert) if ca_cert else None)
 
 
 def extensions_match(cert, expected):
@@ -255,10 +258,18 @@ def lifetime_days(cert):
     return (not_after(cert) - not_before(cert) - BACKDATE).total_seconds() / 86400
 
 
-def lifecycle_reason(cert, valid_days, renew_before_days, now):
-    """Why a certificate must be renewed on time grounds, or None."""
+def lifecycle_reason(cert, valid_days, renew_before_days, now, cap=None):
+    """Why a certificate must be renewed on time grounds, or None.
+
+    cap: the end of the CA that signs it. A certificate that ends with its CA and is no longer
+    than asked is what a new one would be: it is not renewed while the CA lasts (renewing the CA
+    moves the cap, and then it is). The pki role warns before the CA's end instead.
+    """
     if not_before(cert) > now:
         return "not yet valid"
+    capped = cap is not None and abs((not_after(cert) - cap).total_seconds()) < 1
+    if capped:
+        return "validity changed" if lifetime_days(cert) - valid_days > 0.01 else None
     if not_after(cert) - now <= datetime.timedelta(days=renew_before_days):
         return "expiring"
     if abs(lifetime_days(cert) - valid_days) > 0.01:
@@ -296,7 +307,7 @@ def reissue_reason(cert, public_key, issuer, subject, extensions, valid_days, re
         return "subject changed"
     if not extensions_match(cert, extensions):
         return _extensions_reason(cert, extensions)
-    return lifecycle_reason(cert, valid_days, renew_before_days, now)
+    return lifecycle_reason(cert, valid_days, renew_before_days, now, cap=None if issuer is cert else not_after(issuer))
 
 
 def _extensions_reason(cert, expected):

@@ -115,6 +115,11 @@ not_after:
   returned: when the certificate exists after the run
   type: str
   sample: "2036-11-25T10:00:00+00:00"
+days_left:
+  description: Days until the CA certificate ends (after the run).
+  returned: when the CA exists after the run
+  type: float
+  version_added: "0.3.0"
 reissue_reason:
   description: Why the certificate was (or in check mode would be) issued or re-signed.
   returned: when it was

@@ -69,6 +69,24 @@ options:
     description: Also write C(<name>.zip) with the user's kit (bundles, profile, C(ca.crt), README, certificate); V(false) removes it.
     type: bool
     default: false
+  other_ledger_paths:
+    description:
+      - >-
+        The ledgers of the PKI's other client CAs (during a CA rollover, the other active CA's; and
+        every archived one's). A new serial is unique across all of them, and a key that any of them
+        lists as revoked and nowhere as valid is never certified again.
+    type: list
+    elements: path
+    default: []
+    version_added: "0.3.0"
+  keep_issuer_certificate_path:
+    description:
+      - >-
+        During a CA rollover (stage migrate, reissue as users renew): the previous CA's certificate.
+        A user's certificate from it that needs nothing new is kept; any certificate that must be
+        issued (new user, renewal, new key, changed e-mail) comes from O(ca_certificate_path).
+    type: path
+    version_added: "0.3.0"
   clients:
     description: The users to issue for (all present).
     type: list

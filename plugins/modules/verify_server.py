@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: verify_server
 short_description: Prove an mTLS server with real requests, without and with a client certificate
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - >-
     Requests O(url) without a client certificate and expects HTTP 496 (nginx's "no certificate")

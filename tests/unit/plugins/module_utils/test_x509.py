@@ -346,3 +346,24 @@ def test_openssl_enforces_the_fence(tmp_path, dns_names, ips, verdict):
                              str(tmp_path / "ca.crt"), str(tmp_path / "leaf.crt")],
                             capture_output=True, text=True, check=False)
     assert verdict in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("ca_days, client_days, renew, later_days, ca_renewed_days, expected_days, reason", [
+    (3650, 365, 30, 0, None, 365, None),  # far from the CA's end: not capped
+    (100, 365, 30, 0, None, 100, None),  # capped at the CA's end, and kept on the next run
+    (100, 365, 30, 80, None, 100, None),  # inside renew_before of a capped end: a new one would end there too
+    (100, 60, 30, 0, None, 60, None),  # shorter than the CA's rest: not capped
+    (100, 365, 30, 10, 3650, 100, "validity changed"),  # the CA was renewed: the cap moved, reissue
+])
+def test_a_client_certificate_never_outlives_its_ca(ca_days, client_days, renew, later_days, ca_renewed_days,
+                                                    expected_days, reason):
+    key = K.generate_key("ec")
+    ca_cert = X.issue_ca_certificate(key, CA_NAME, ca_days, NOW)
+    user = K.generate_key("ec")
+    cert = X.issue_client_certificate((ca_cert, key), user.public_key(), ALICE, client_days, now=NOW)
+    assert abs((X.not_after(cert) - NOW).total_seconds() - expected_days * 86400) < 2
+    assert X.not_after(cert) <= X.not_after(ca_cert)
+    issuer = X.issue_ca_certificate(key, CA_NAME, ca_renewed_days, NOW + later_days * DAY) if ca_renewed_days else ca_cert
+    later = NOW + later_days * DAY
+    assert X.reissue_reason(cert, user.public_key(), issuer, ALICE, X.client_extensions(user.public_key(), issuer, None),
+                            client_days, renew, later) == reason

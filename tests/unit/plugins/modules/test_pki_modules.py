@@ -831,3 +831,83 @@ def test_clients_kit_needs_its_trust_certificate(run_module, clients_pki):
     # In check mode an earlier task of the same run may be the one that creates it.
     predicted = run_module("clients", kit_args(pki), check=True)
     assert predicted["changed"] and not predicted.get("failed")
+
+
+def rollover_args(pki, clients, keep=True):
+    """The clients module issuing from the next CA (ca-next/) during a rollover from ca/."""
+    return clients_args(pki, clients, ca_certificate_path=str(pki / "ca-next/ca.crt"),
+                        ca_private_key_path=str(pki / "ca-next/ca.key"), ledger_path=str(pki / "ca-next/ledger.json"),
+                        other_ledger_paths=[str(pki / "ca/ledger.json")],
+                        **({"keep_issuer_certificate_path": str(pki / "ca/ca.crt")} if keep else {}))
+
+
+def issuer_cn(pki, name):
+    cert = X.load_certificate((pki / f"clients/{name}/{name}.crt").read_bytes(), name)
+    return cert.issuer.rfc4514_string(), X.serial_hex(cert.serial_number)
+
+
+def test_a_rollover_keeps_sound_certificates_of_the_previous_ca_until_they_need_renewing(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    (pki / "ca-next").mkdir()
+    run_module("ca_root", ca_args(pki, certificate_path=str(pki / "ca-next/ca.crt"),
+                                  private_key_path=str(pki / "ca-next/ca.key"), common_name="Test CA 2"))
+    users = [{"name": "alice", "p12_passphrase": "alice-p12-secret"}, {"name": "bob", "p12_passphrase": "bob-p12-secret"}]
+    assert run_module("clients", clients_args(pki, users))["changed"]
+    old = {name: issuer_cn(pki, name) for name in ("alice", "bob")}
+    # migrate, as users renew: nothing to renew, nothing changes; a new user and a changed one get the next CA
+    assert run_module("clients", rollover_args(pki, users))["changed"] is False
+    carol = {"name": "carol", "p12_passphrase": "carol-p12-secret"}
+    bob = {**users[1], "email": "bob@example.org"}
+    made = run_module("clients", rollover_args(pki, [users[0], bob, carol]))
+    assert {entry["name"]: entry.get("reissue_reason") for entry in made["clients"]} == {
+        "alice": None, "bob": "issuer changed", "carol": "missing"}
+    assert issuer_cn(pki, "alice") == old["alice"]
+    assert issuer_cn(pki, "bob")[0] == issuer_cn(pki, "carol")[0] == "CN=Test CA 2"
+    next_ledger = json.loads((pki / "ca-next/ledger.json").read_text())
+    assert sorted(entry["name"] for entry in next_ledger["certificates"]) == ["bob", "carol"]
+    assert run_module("clients", rollover_args(pki, [users[0], bob, carol]))["changed"] is False
+    # migrate, all at once: alice's certificate of the previous CA is replaced too
+    again = run_module("clients", rollover_args(pki, [users[0], bob, carol], keep=False))
+    assert [entry["name"] for entry in again["clients"] if entry["changed"]] == ["alice"]
+    assert issuer_cn(pki, "alice")[0] == "CN=Test CA 2" and issuer_cn(pki, "alice")[1] != old["alice"][1]
+    serials = [entry["serial"] for path in ("ca", "ca-next") for entry in
+               json.loads((pki / path / "ledger.json").read_text())["certificates"]]
+    assert len(serials) == len(set(serials)) == 5
+
+
+def test_a_key_revoked_under_the_previous_ca_is_never_certified_by_the_next(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    (pki / "ca-next").mkdir()
+    run_module("ca_root", ca_args(pki, certificate_path=str(pki / "ca-next/ca.crt"),
+                                  private_key_path=str(pki / "ca-next/ca.key"), common_name="Test CA 2"))
+    dave = [{"name": "dave", "p12_passphrase": "dave-p12-secret"}]
+    run_module("clients", clients_args(pki, dave))
+    stolen = X.public_key_der(load_private_key((pki / "clients/dave/dave.key").read_bytes(), None, "dave")[0])
+    run_module("crl", crl_args(pki, [{"name": "dave", "state": "revoked", "revoke_reason": "key_compromise"}]))
+    made = run_module("clients", rollover_args(pki, dave))
+    assert made["clients"][0]["reissue_reason"] == "key revoked", made["clients"]
+    assert X.public_key_der(load_private_key((pki / "clients/dave/dave.key").read_bytes(), None, "dave")[0]) != stolen
+    assert issuer_cn(pki, "dave")[0] == "CN=Test CA 2"
+
+
+def test_ca_rollover_archives_what_retire_and_abandon_leave_and_deletes_nothing(run_module, pki):
+    args = {"ca_dir": str(pki / "ca"), "next_ca_dir": str(pki / "ca-next"), "archive_dir": str(pki / "archive")}
+    run_module("ca_root", ca_args(pki))
+    (pki / "ca-next").mkdir()
+    run_module("ca_root", ca_args(pki, certificate_path=str(pki / "ca-next/ca.crt"),
+                                  private_key_path=str(pki / "ca-next/ca.key"), common_name="Test CA 2"))
+    old, new = (pki / "ca/ca.crt").read_bytes(), (pki / "ca-next/ca.crt").read_bytes()
+    assert run_module("ca_rollover", {**args, "stage": "migrate"})["changed"] is False
+    dropped = run_module("ca_rollover", {**args, "stage": "none"})
+    assert dropped.get("failed") and "a CA rollover is under way" in dropped["msg"]
+    before = snapshot(pki)
+    predicted = run_module("ca_rollover", {**args, "stage": "retire"}, check=True)
+    assert predicted["changed"] and [move["to"] for move in predicted["moved"]][1] == str(pki / "ca")
+    assert snapshot(pki) == before
+    made = run_module("ca_rollover", {**args, "stage": "retire"})
+    archived = made["moved"][0]["to"]
+    assert made["changed"] and archived.endswith("-retired") and (pki / "ca/ca.crt").read_bytes() == new
+    assert sorted(os.listdir(archived)) == ["ca.crt", "ca.key"] and open(f"{archived}/ca.crt", "rb").read() == old
+    assert made["archived_ledgers"] == [f"{archived}/ledger.json"]
+    assert mode_of(pki / "archive") == 0o700
+    assert run_module("ca_rollover", {**args, "stage": "retire"})["changed"] is False

@@ -1,0 +1,74 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""The client CA rollover's stages: which CA issues, which ones nginx trusts, what is archived.
+
+prepare: ca-next/ is created next to ca/; servers trust both; ca/ still issues.
+migrate: ca-next/ issues; ca/'s certificates keep working (kept until due, or all replaced).
+retire:  ca/ is archived whole and ca-next/ becomes ca/; servers trust it alone.
+abandon: (before retire) ca-next/ is archived whole; ca/ issues and is trusted alone again.
+none with a ca-next/ left over is refused: dropping the stage by mistake must not undo a rollover.
+"""
+from __future__ import annotations
+
+import os
+
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+from ansible_collections.mtls.nginx.plugins.module_utils._layout import ca_files
+
+STAGES = ("none", "prepare", "migrate", "retire", "abandon")
+REISSUE = ("on_renewal", "all")
+
+
+def stage_errors(stage, reissue, ca, next_ca):
+    """Messages naming the inventory variable and the fix; ca/next_ca: the mtls_ca/mtls_ca_next dicts."""
+    if stage not in STAGES:
+        return [f"mtls_ca_rollover must be one of {', '.join(STAGES)}, got {stage!r}"]
+    errors = [] if reissue in REISSUE else [f"mtls_ca_rollover_reissue must be one of {', '.join(REISSUE)}, got {reissue!r}"]
+    if stage in ("none", "abandon"):
+        return errors
+    if not isinstance(next_ca, dict) or not next_ca.get("common_name"):
+        return errors + [f"mtls_ca_next.common_name must be set for mtls_ca_rollover={stage}: it names the next CA"]
+    if str(next_ca["common_name"]).casefold() == str((ca or {}).get("common_name", "")).casefold() and stage != "retire":
+        errors.append("mtls_ca_next.common_name must differ from mtls_ca.common_name: nginx tells the two CAs, and"
+                      " their CRLs, apart by name")
+    return errors
+
+
+def client_cas(pki_dir, stage, reissue="on_renewal"):
+    """What the roles do with the client CAs at a stage, once ca_rollover has run."""
+    current, upcoming = ca_files(os.path.join(pki_dir, "ca")), ca_files(os.path.join(pki_dir, "ca-next"))
+    both = stage in ("prepare", "migrate")
+    return {
+        "issuing": upcoming if stage == "migrate" else current,
+        "trusted": [current, upcoming] if both else [current],
+        # the other CA that issued, or issues, certificates servers still accept
+        "other": (current if stage == "migrate" else upcoming) if both else None,
+        "keep_issuer": current["certificate"] if stage == "migrate" and reissue == "on_renewal" else None,
+    }
+
+
+def moves(stage, ca_dir, next_dir, archive_dir, exists, now):
+    """[(from, to)] directory renames that bring the PKI to the stage; exists(path) -> bool.
+
+    Idempotent and safe to resume: a retire interrupted between its two renames finishes on the
+    next run. Nothing is ever deleted: what leaves use goes under archive_dir.
+    """
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    if not exists(next_dir):
+        return []
+    if stage == "retire":
+        return ([(ca_dir, os.path.join(archive_dir, f"{stamp}-retired"))] if exists(ca_dir) else []) + [(next_dir, ca_dir)]
+    if stage == "abandon":
+        return [(next_dir, os.path.join(archive_dir, f"{stamp}-abandoned"))]
+    if stage == "none":
+        raise MtlsError(f"stage: {next_dir} exists, a CA rollover is under way: set mtls_ca_rollover to its stage"
+                        " (prepare, migrate or retire), or to abandon to archive the next CA and go back to the current one")
+    return []
+
+
+def archived_ledgers(archive_dir, listdir):
+    """The ledgers of every archived CA (their serials and revoked keys stay taken)."""
+    try:
+        names = sorted(listdir(archive_dir))
+    except FileNotFoundError:
+        return []
+    return [ca_files(os.path.join(archive_dir, name))["ledger"] for name in names]

@@ -1,0 +1,71 @@
+"""The CA rollover's state machine: which CA issues, which ones are trusted, what is archived."""
+import datetime
+import os
+
+import pytest
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _rollover as R
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+
+NOW = datetime.datetime(2026, 11, 28, 7, 0, 0, tzinfo=datetime.timezone.utc)
+CA, NEXT, ARCHIVE = "/pki/ca", "/pki/ca-next", "/pki/archive"
+
+
+@pytest.mark.parametrize("stage, reissue, issuing, trusted, other, keep", [
+    ("none", "on_renewal", "ca", ["ca"], None, None),
+    ("prepare", "on_renewal", "ca", ["ca", "ca-next"], "ca-next", None),
+    ("migrate", "on_renewal", "ca-next", ["ca", "ca-next"], "ca", "/pki/ca/ca.crt"),
+    ("migrate", "all", "ca-next", ["ca", "ca-next"], "ca", None),
+    ("retire", "on_renewal", "ca", ["ca"], None, None),  # ca/ is the former ca-next/ by then
+    ("abandon", "all", "ca", ["ca"], None, None),
+])
+def test_client_cas_by_stage(stage, reissue, issuing, trusted, other, keep):
+    cas = R.client_cas("/pki", stage, reissue)
+    assert os.path.basename(cas["issuing"]["dir"]) == issuing
+    assert [os.path.basename(ca["dir"]) for ca in cas["trusted"]] == trusted
+    assert (os.path.basename(cas["other"]["dir"]) if cas["other"] else None) == other
+    assert cas["keep_issuer"] == keep
+    assert cas["issuing"]["ledger"] == os.path.join(cas["issuing"]["dir"], "ledger.json")
+
+
+@pytest.mark.parametrize("stage, existing, expected", [
+    ("none", {CA}, []),
+    ("prepare", {CA}, []),  # ca_root creates ca-next/
+    ("prepare", {CA, NEXT}, []),
+    ("migrate", {CA, NEXT}, []),
+    ("retire", {CA, NEXT}, [(CA, ARCHIVE + "/20261128T070000Z-retired"), (NEXT, CA)]),
+    ("retire", {NEXT}, [(NEXT, CA)]),  # interrupted between the two renames: finishes
+    ("retire", {CA}, []),  # done: the rerun changes nothing
+    ("abandon", {CA, NEXT}, [(NEXT, ARCHIVE + "/20261128T070000Z-abandoned")]),
+    ("abandon", {CA}, []),
+])
+def test_moves(stage, existing, expected):
+    assert R.moves(stage, CA, NEXT, ARCHIVE, existing.__contains__, NOW) == expected
+
+
+def test_dropping_the_stage_mid_rollover_is_refused():
+    with pytest.raises(MtlsError, match="a CA rollover is under way: set mtls_ca_rollover to its stage"):
+        R.moves("none", CA, NEXT, ARCHIVE, {CA, NEXT}.__contains__, NOW)
+
+
+@pytest.mark.parametrize("stage, reissue, ca, next_ca, fragment", [
+    ("none", "on_renewal", {"common_name": "A"}, {}, None),
+    ("prepare", "on_renewal", {"common_name": "A"}, {"common_name": "B"}, None),
+    ("rotate", "on_renewal", {"common_name": "A"}, {"common_name": "B"}, "mtls_ca_rollover must be one of"),
+    ("migrate", "sometimes", {"common_name": "A"}, {"common_name": "B"}, "mtls_ca_rollover_reissue must be one of"),
+    ("prepare", "on_renewal", {"common_name": "A"}, {}, "mtls_ca_next.common_name must be set"),
+    ("migrate", "all", {"common_name": "Users CA"}, {"common_name": "users ca"}, "must differ from mtls_ca.common_name"),
+    ("retire", "all", {"common_name": "B"}, {"common_name": "B"}, None),  # the last step: mtls_ca takes its values
+])
+def test_stage_errors(stage, reissue, ca, next_ca, fragment):
+    errors = R.stage_errors(stage, reissue, ca, next_ca)
+    assert (fragment is None and errors == []) or (fragment is not None and fragment in "; ".join(errors)), errors
+
+
+def test_archived_ledgers(tmp_path):
+    assert R.archived_ledgers(str(tmp_path / "archive"), os.listdir) == []
+    for name in ("20261128T070000Z-retired", "20251001T000000Z-abandoned"):
+        (tmp_path / "archive" / name).mkdir(parents=True)
+    assert R.archived_ledgers(str(tmp_path / "archive"), os.listdir) == [
+        str(tmp_path / "archive/20251001T000000Z-abandoned/ledger.json"),
+        str(tmp_path / "archive/20261128T070000Z-retired/ledger.json")]
