@@ -1,0 +1,138 @@
+"""A client CA rollover against a live nginx: prepare, migrate, retire, each proven with real requests.
+
+One module fixture drives the stages in order with site.yml (extra variables, as an operator's
+inventory edit would) and records what each stage shows; the tests assert on the record.
+alice keeps her certificate of the first CA through prepare and migrate (reissue as users renew);
+bob is reissued from the new CA in migrate; carol is revoked under the first CA, dave under the
+new one; retire reissues alice and archives the first CA.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from conftest import shared
+
+HOST = "mtls-molecule-rollover"
+NEXT_CA = {"common_name": "mtls.nginx Molecule CA 2", "organization": "mtls.nginx tests", "country": "NL",
+           "passphrase": "molecule-next-ca-passphrase"}
+
+
+def on_host(*command):
+    return subprocess.run(["docker", "exec", HOST, *command], capture_output=True, text=True, check=True).stdout
+
+
+def pem_count(path):
+    return on_host("cat", path).count("-----BEGIN")
+
+
+def unchanged(recap):
+    return all(re.search(r"changed=0\s", line) for line in recap) and recap
+
+
+def keep(scratch, name, label):
+    """A copy of a user's current certificate and key, under label."""
+    copies = []
+    for source in shared.client_files(shared.PKI_DIR, name):
+        target = os.path.join(scratch, f"{label}{os.path.splitext(source)[1]}")
+        shutil.copy(source, target)
+        copies.append(target)
+    return tuple(copies)
+
+
+def issuer_of(pair):
+    return subprocess.run(["openssl", "x509", "-in", pair[0], "-noout", "-issuer"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def rollover(inventory, port, scratch):
+    users = inventory["mtls_clients"]
+    by_name = {user["name"]: user for user in users}
+
+    def with_changes(**changes):
+        return [{**by_name[name], **changes.get(name, {})} for name in by_name]
+
+    def status(pair):
+        return shared.https_get(port, *pair).status
+
+    seen = {"alice_old": keep(scratch, "alice", "alice-old"), "carol_old": keep(scratch, "carol", "carol-old")}
+    revoked_carol = {"carol": {"state": "revoked", "revoke_reason": "key_compromise"}}
+
+    def converge(stage, **changes):
+        extra = {"mtls_clients": with_changes(**revoked_carol, **changes), "mtls_ca_next": NEXT_CA,
+                 "mtls_ca_rollover": stage}
+        return shared.converge(extra), shared.converge(extra)  # the run, and its rerun
+
+    seen["none"] = converge("none")
+    seen["none_carol"] = status(seen["carol_old"])
+    # prepare: a second CA; everyone keeps working
+    seen["prepare"] = converge("prepare")
+    seen["prepare_status"] = {label: status(seen[label]) for label in ("alice_old", "carol_old")}
+    seen["prepare_pems"] = (pem_count("/etc/nginx/mtls/ca.crt"), pem_count("/etc/nginx/mtls/crl.pem"))
+    # migrate, as users renew: bob and dave need new certificates (new e-mail), they come from the new CA
+    emails = {"bob": {"email": "bob@example.org"}, "dave": {"email": "dave@example.org"}}
+    seen["migrate"] = converge("migrate", **emails)
+    seen["bob_new"], seen["dave_new"] = keep(scratch, "bob", "bob-new"), keep(scratch, "dave", "dave-new")
+    seen["alice_kit_kept"] = open(shared.client_files(shared.PKI_DIR, "alice")[0]).read() == open(seen["alice_old"][0]).read()
+    seen["migrate_status"] = {label: status(seen[label]) for label in ("alice_old", "bob_new", "carol_old")}
+    site = on_host("cat", "/etc/nginx/conf.d/mtls-nginx.conf")
+    seen["map_serials"] = {name: serial in site for name, serial in (
+        ("alice", serial_of(seen["alice_old"])), ("bob", serial_of(seen["bob_new"])))}
+    gone = {**emails, "dave": {"email": "dave@example.org", "state": "revoked"}}
+    seen["migrate_revoked"] = converge("migrate", **gone)
+    seen["migrate_dave"] = status(seen["dave_new"])
+    # retire: the first CA leaves every server's trust and goes to the archive
+    seen["retire"] = converge("retire", **gone)
+    seen["alice_new"] = keep(scratch, "alice", "alice-new")
+    seen["retire_status"] = {label: status(seen[label]) for label in ("alice_old", "alice_new", "bob_new", "carol_old",
+                                                                      "dave_new")}
+    seen["retire_pems"] = (pem_count("/etc/nginx/mtls/ca.crt"), pem_count("/etc/nginx/mtls/crl.pem"))
+    archive = os.path.join(shared.PKI_DIR, "archive")
+    seen["archive"] = {name: sorted(os.listdir(os.path.join(archive, name))) for name in os.listdir(archive)}
+    # done: mtls_ca takes the new CA's values and the stage goes back to none; nothing changes
+    extra = {"mtls_clients": with_changes(**revoked_carol, **gone), "mtls_ca": NEXT_CA, "mtls_ca_rollover": "none"}
+    seen["done"] = shared.converge(extra)
+    return seen
+
+
+def serial_of(pair):
+    out = subprocess.run(["openssl", "x509", "-in", pair[0], "-noout", "-serial"], capture_output=True, text=True,
+                         check=True).stdout
+    return format(int(out.strip().split("=", 1)[1], 16), "X")
+
+
+def test_each_stage_reruns_without_change(rollover):
+    for stage in ("none", "prepare", "migrate", "migrate_revoked", "retire"):
+        assert unchanged(rollover[stage][1]), (stage, rollover[stage][1])
+    assert unchanged(rollover["done"]), rollover["done"]
+
+
+def test_prepare_trusts_both_cas_and_changes_no_user(rollover):
+    assert rollover["prepare_pems"] == (2, 2)
+    assert rollover["prepare_status"] == {"alice_old": 200, "carol_old": 495}
+    assert rollover["none_carol"] == 495
+
+
+def test_migrate_issues_from_the_new_ca_and_the_old_certificates_keep_working(rollover):
+    assert "Molecule CA 2" in issuer_of(rollover["bob_new"]) and "Molecule CA 2" not in issuer_of(rollover["alice_old"])
+    assert rollover["alice_kit_kept"]
+    assert rollover["migrate_status"] == {"alice_old": 200, "bob_new": 200, "carol_old": 495}
+    assert rollover["map_serials"] == {"alice": True, "bob": True}  # one name map for both CAs' serials
+    assert rollover["migrate_dave"] == 495  # revoked under the new CA
+
+
+def test_retire_leaves_only_the_new_ca_trusted(rollover):
+    assert rollover["retire_pems"] == (1, 1)
+    assert rollover["retire_status"] == {"alice_old": 495, "alice_new": 200, "bob_new": 200, "carol_old": 495,
+                                         "dave_new": 495}
+    assert "Molecule CA 2" in issuer_of(rollover["alice_new"])
+
+
+def test_retire_archives_the_old_ca_whole(rollover):
+    (name, files), = rollover["archive"].items()
+    assert name.endswith("-retired") and files == ["ca.crt", "ca.key", "crl.pem", "ledger.json"]
+    with open(os.path.join(shared.PKI_DIR, "archive", name, "ledger.json"), encoding="utf-8") as handle:
+        assert serial_of(rollover["alice_old"]) in {entry["serial"] for entry in json.load(handle)["certificates"]}
