@@ -22,13 +22,15 @@ for module in "$installed"/plugins/modules/*.py; do
 done
 ansible-doc -t filter mtls.nginx.client_errors mtls.nginx.server_errors mtls.nginx.crl_days_left \
   mtls.nginx.pki_paths mtls.nginx.valid_certificates mtls.nginx.normalize_clients mtls.nginx.fleet_servers \
-  mtls.nginx.fleet_errors mtls.nginx.client_cas mtls.nginx.rollover_errors >/dev/null
+  mtls.nginx.fleet_errors mtls.nginx.client_cas mtls.nginx.rollover_errors \
+  mtls.nginx.node_exporter_textfile >/dev/null
 ansible-doc -t role mtls.nginx.pki >/dev/null
 ansible-doc -t role mtls.nginx.server >/dev/null
 echo "package: ansible-doc renders every module, filter and role"
 (cd "$work" && ansible-playbook -i "$OLDPWD/examples/inventory" mtls.nginx.site --syntax-check >/dev/null)
 (cd "$work" && ansible-playbook -i "$OLDPWD/examples/inventory" mtls.nginx.refresh_crl --syntax-check >/dev/null)
-echo "package: mtls.nginx.site and mtls.nginx.refresh_crl pass the syntax check by FQCN"
+(cd "$work" && ansible-playbook -i "$OLDPWD/examples/inventory" mtls.nginx.report --syntax-check >/dev/null)
+echo "package: mtls.nginx.site, refresh_crl and report pass the syntax check by FQCN"
 
 # ansible-builder collects what an execution environment needs from meta/execution-environment.yml.
 requirements=$(ansible-builder introspect --sanitize "$work/collections")

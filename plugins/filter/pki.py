@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _layout, _ledger, _rollover
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _info, _layout, _ledger, _rollover
+from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _x509
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import fleet
 
@@ -48,6 +49,28 @@ def rollover_errors(stage, reissue, ca, next_ca):
     return _rollover.stage_errors(stage, reissue, ca, next_ca)
 
 
+def node_exporter_textfile(client_cas, server_certificate, server_name):
+    """node_exporter textfile metrics of a server: each trusted client CA's end and CRL's next update,
+    and the server certificate's end (client_cas: client_cas(...).trusted)."""
+    try:
+        cas = []
+        for ca in client_cas:
+            cert = _x509.load_certificate(_read(ca["certificate"]), ca["certificate"])
+            crl = _crl.load_crl(_read(ca["crl"]), ca["crl"])
+            cas.append((cert.subject.rfc4514_string(), _x509.not_after(cert), _crl.crl_next_update(crl)))
+        server = _x509.load_certificate(_read(server_certificate), server_certificate)
+        return _info.metrics(cas, (server_name, _x509.not_after(server)))
+    except MtlsError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def _read(path):
+    data = _files.read_bytes(path)
+    if data is None:
+        raise MtlsError(f"{path} does not exist: run the mtls.nginx.pki role (playbooks/site.yml) first")
+    return data
+
+
 def fleet_servers(hosts, hostvars, fallback):
     """The servers to issue certificates for, from each host's variables (see _inventory.fleet)."""
     settings = [{key: hostvars[host].get(key) for key in FLEET_VARIABLES} for host in hosts or []]
@@ -57,4 +80,4 @@ def fleet_servers(hosts, hostvars, fallback):
 class FilterModule:
     def filters(self):
         return {"pki_paths": pki_paths, "valid_certificates": valid_certificates, "fleet_servers": fleet_servers,
-                "client_cas": client_cas, "rollover_errors": rollover_errors}
+                "client_cas": client_cas, "rollover_errors": rollover_errors, "node_exporter_textfile": node_exporter_textfile}

@@ -11,7 +11,7 @@ import contextlib
 import datetime
 import os
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _https, _ledger, _rollover
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _https, _info, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan_clients as plan_clients
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError, utcnow
@@ -238,6 +238,14 @@ def ca_rollover(p, check_mode, diff):
     return result
 
 
+def pki_info(p, check_mode, diff):
+    """Reads only: the same in check mode."""
+    if not os.path.isdir(p["pki_dir"]):
+        raise MtlsError(f"pki_dir: {p['pki_dir']} is not a directory; give the mtls_pki_dir that the pki role uses")
+    info = _info.report(p["pki_dir"], p["expiring_within_days"], read, os.listdir, utcnow(), p["crl_expiring_within_days"])
+    return {"changed": False, **info, "table": _info.table(info)}
+
+
 def verify_server(p, check_mode, diff):
     """Requests change nothing; check mode sends them too (the role skips them when it only predicts)."""
     return _https.verify_server(p)
@@ -245,4 +253,4 @@ def verify_server(p, check_mode, diff):
 
 ENSURE = {"ca_root": ca_root, "client_cert": client_cert, "server_cert": server_cert, "server_certs": server_certs,
           "pkcs12_bundle": pkcs12_bundle, "crl": crl, "clients": clients, "verify_server": verify_server,
-          "ca_rollover": ca_rollover}
+          "ca_rollover": ca_rollover, "pki_info": pki_info}

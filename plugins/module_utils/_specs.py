@@ -18,6 +18,11 @@ _CA = {
 BUNDLE_INPUTS = ("certificate_path", "private_key_path", "ca_certificate_path")
 
 SPECS = {
+    "pki_info": {"argument_spec": {
+        "pki_dir": {"type": "path", "required": True},
+        "expiring_within_days": {"type": "int", "default": 30},
+        "crl_expiring_within_days": {"type": "int", "default": 3},
+    }},
     "ca_rollover": {"argument_spec": {
         "stage": {"type": "str", "required": True, "choices": ["none", "prepare", "migrate", "retire", "abandon"]},
         "ca_dir": {"type": "path", "required": True},

@@ -4,8 +4,10 @@ One module fixture drives the stages in order with site.yml (extra variables, as
 inventory edit would) and records what each stage shows; the tests assert on the record.
 alice keeps her certificate of the first CA through prepare and migrate (reissue as users renew);
 bob is reissued from the new CA in migrate; carol is revoked under the first CA, dave under the
-new one; retire reissues alice and archives the first CA.
+new one; retire reissues alice and archives the first CA. The node_exporter textfile follows the
+stages, and playbooks/report.yml reports the result and fails on its threshold.
 """
+import datetime
 import json
 import os
 import re
@@ -16,6 +18,8 @@ import pytest
 from conftest import shared
 
 HOST = "mtls-molecule-rollover"
+METRICS = "/var/lib/prometheus/node-exporter/mtls_nginx.prom"
+SAMPLE = re.compile(r'^(mtls_[a-z_]+)\{(ca|server_name)="((?:[^"\\]|\\.)*)"\} (\d+)$')
 NEXT_CA = {"common_name": "mtls.nginx Molecule CA 2", "organization": "mtls.nginx tests", "country": "NL",
            "passphrase": "molecule-next-ca-passphrase"}
 
@@ -40,6 +44,34 @@ def keep(scratch, name, label):
         shutil.copy(source, target)
         copies.append(target)
     return tuple(copies)
+
+
+def metrics():
+    """{(metric, label value): timestamp} of the host's textfile; every line must be a comment or a sample."""
+    samples = {}
+    for line in on_host("cat", METRICS).splitlines():
+        if line.startswith("# "):
+            continue
+        match = SAMPLE.match(line)
+        assert match, line
+        samples[(match.group(1), match.group(3))] = int(match.group(4))
+    return samples
+
+
+def not_after(path):
+    out = subprocess.run(["openssl", "x509", "-in", path, "-noout", "-enddate", "-dateopt", "iso_8601"], capture_output=True,
+                         text=True, check=True).stdout.strip().split("=", 1)[1]
+    return int(datetime.datetime.strptime(out, "%Y-%m-%d %H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp())
+
+
+def report(*options):
+    """playbooks/report.yml with the scenario's inventory: (succeeded, output)."""
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": os.path.join(shared.PROJECT_DIR, ".collections"),
+           "ANSIBLE_CONFIG": os.path.join(shared.PROJECT_DIR, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    result = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *options,
+                             os.path.join(shared.PROJECT_DIR, "playbooks", "report.yml")],
+                            capture_output=True, text=True, env=env, check=False)
+    return result.returncode == 0, result.stdout + result.stderr
 
 
 def issuer_of(pair):
@@ -72,6 +104,7 @@ def rollover(inventory, port, scratch):
     seen["prepare"] = converge("prepare")
     seen["prepare_status"] = {label: status(seen[label]) for label in ("alice_old", "carol_old")}
     seen["prepare_pems"] = (pem_count("/etc/nginx/mtls/ca.crt"), pem_count("/etc/nginx/mtls/crl.pem"))
+    seen["prepare_metrics"] = metrics()
     # migrate, as users renew: bob and dave need new certificates (new e-mail), they come from the new CA
     emails = {"bob": {"email": "bob@example.org"}, "dave": {"email": "dave@example.org"}}
     seen["migrate"] = converge("migrate", **emails)
@@ -90,11 +123,17 @@ def rollover(inventory, port, scratch):
     seen["retire_status"] = {label: status(seen[label]) for label in ("alice_old", "alice_new", "bob_new", "carol_old",
                                                                       "dave_new")}
     seen["retire_pems"] = (pem_count("/etc/nginx/mtls/ca.crt"), pem_count("/etc/nginx/mtls/crl.pem"))
+    seen["retire_metrics"] = metrics()
     archive = os.path.join(shared.PKI_DIR, "archive")
     seen["archive"] = {name: sorted(os.listdir(os.path.join(archive, name))) for name in os.listdir(archive)}
     # done: mtls_ca takes the new CA's values and the stage goes back to none; nothing changes
     extra = {"mtls_clients": with_changes(**revoked_carol, **gone), "mtls_ca": NEXT_CA, "mtls_ca_rollover": "none"}
     seen["done"] = shared.converge(extra)
+    report_json = os.path.join(scratch, "report.json")
+    seen["report"] = report("-e", f"report_json={report_json}")
+    with open(report_json, encoding="utf-8") as handle:
+        seen["report_json"] = json.load(handle)
+    seen["report_strict"] = report("-e", "report_days=400")
     return seen
 
 
@@ -136,3 +175,29 @@ def test_retire_archives_the_old_ca_whole(rollover):
     assert name.endswith("-retired") and files == ["ca.crt", "ca.key", "crl.pem", "ledger.json"]
     with open(os.path.join(shared.PKI_DIR, "archive", name, "ledger.json"), encoding="utf-8") as handle:
         assert serial_of(rollover["alice_old"]) in {entry["serial"] for entry in json.load(handle)["certificates"]}
+
+
+def test_the_textfile_has_one_series_per_trusted_ca_with_the_real_ends(rollover):
+    first, second = "CN=mtls.nginx Molecule CA,O=mtls.nginx tests,C=NL", "CN=mtls.nginx Molecule CA 2,O=mtls.nginx tests,C=NL"
+    archived = os.path.join(shared.PKI_DIR, "archive", next(iter(rollover["archive"])), "ca.crt")
+    during = rollover["prepare_metrics"]
+    assert during[("mtls_client_ca_not_after_timestamp_seconds", first)] == not_after(archived)
+    assert during[("mtls_client_ca_not_after_timestamp_seconds", second)] == not_after(
+        os.path.join(shared.PKI_DIR, "ca", "ca.crt"))
+    assert {key[1] for key in during if key[0] == "mtls_crl_next_update_timestamp_seconds"} == {first, second}
+    after = rollover["retire_metrics"]
+    assert {key[1] for key in after if key[0] != "mtls_server_certificate_not_after_timestamp_seconds"} == {second}
+    assert after[("mtls_server_certificate_not_after_timestamp_seconds", "localhost")] == not_after(
+        os.path.join(shared.PKI_DIR, "server", "localhost.crt"))
+
+
+def test_the_report_lists_every_ca_and_user_and_fails_on_its_threshold(rollover):
+    succeeded, output = rollover["report"]
+    assert succeeded and "Nothing in use ends within 30 days" in output, output[-3000:]
+    data = rollover["report_json"]
+    assert sorted(ca["role"] for ca in data["cas"]) == ["current", "retired"]
+    states = {(c["name"], c["ca_role"], c["state"]) for c in data["clients"]}
+    assert ("carol", "retired", "revoked") in states and ("dave", "current", "revoked") in states
+    assert ("alice", "current", "valid") in states and data["expiring_count"] == 0
+    failed, strict = rollover["report_strict"]
+    assert not failed and "Ending within 400 days" in strict and "alice (" in strict, strict[-3000:]

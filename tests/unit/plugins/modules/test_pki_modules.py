@@ -911,3 +911,31 @@ def test_ca_rollover_archives_what_retire_and_abandon_leave_and_deletes_nothing(
     assert made["archived_ledgers"] == [f"{archived}/ledger.json"]
     assert mode_of(pki / "archive") == 0o700
     assert run_module("ca_rollover", {**args, "stage": "retire"})["changed"] is False
+
+
+@pytest.mark.parametrize("within, crl_within, expiring", [
+    (10, 3, {"cas": [], "crls": [], "clients": [], "servers": []}),
+    (31, 3, {"cas": [], "crls": [], "clients": ["carol"], "servers": []}),  # carol's 30-day certificate
+    (31, 31, {"cas": [], "crls": ["CN=Test CA"], "clients": ["carol"], "servers": []}),
+    (4000, 3, {"cas": ["CN=Test CA"], "crls": [], "clients": ["alice", "carol"], "servers": []}),
+])
+def test_pki_info_reports_everything_and_what_ends_within_the_threshold(run_module, pki, within, crl_within, expiring):
+    run_module("ca_root", ca_args(pki))
+    users = [USERS[0], USERS[2], {"name": "dave", "p12_passphrase": "dave-p12-secret"}]
+    run_module("clients", clients_args(pki, users))
+    run_module("crl", crl_args(pki, [{"name": "alice"}, {"name": "carol"}, {"name": "dave", "state": "revoked"}]))
+    before = snapshot(pki)
+    info = run_module("pki_info", {"pki_dir": str(pki), "expiring_within_days": within,
+                                   "crl_expiring_within_days": crl_within}, check=True)
+    assert snapshot(pki) == before and info["changed"] is False
+    assert [(ca["role"], ca["subject"]) for ca in info["cas"]] == [("current", "CN=Test CA")]
+    assert {c["name"]: (c["state"], c["revoked_reason"]) for c in info["clients"]} == {
+        "alice": ("valid", None), "carol": ("valid", None), "dave": ("revoked", "unspecified")}
+    got = {kind: sorted(item.split(" (")[0] for item in items) for kind, items in info["expiring"].items()}
+    assert got == expiring and info["expiring_count"] == sum(len(items) for items in expiring.values())
+    assert any(line.startswith("client") and "dave" in line and "revoked" in line for line in info["table"])
+
+
+def test_pki_info_refuses_a_missing_directory(run_module, pki):
+    result = run_module("pki_info", {"pki_dir": str(pki / "nowhere")})
+    assert result.get("failed") and "pki_dir:" in result["msg"] and "is not a directory" in result["msg"]

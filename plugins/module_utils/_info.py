@@ -1,0 +1,129 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""What the PKI holds and when each part ends: pki_info's report, its table and Prometheus metrics."""
+from __future__ import annotations
+
+import datetime
+import os
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
+from ansible_collections.mtls.nginx.plugins.module_utils._crl import crl_next_update, load_crl
+from ansible_collections.mtls.nginx.plugins.module_utils._layout import ca_files, pki_paths
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificate, not_after
+
+DAY = 86400.0
+
+
+def _days(when, now):
+    return round((when - now).total_seconds() / DAY, 2)
+
+
+def _parse_time(text):
+    return datetime.datetime.fromisoformat(text)
+
+
+def _ca(role, directory, read, now):
+    """One client CA: subject, end, its CRL's next update; None when the directory has no CA."""
+    files = ca_files(directory)
+    data = read(files["certificate"])
+    if data is None:
+        return None
+    cert = load_certificate(data, files["certificate"])
+    crl_data = read(files["crl"])
+    next_update = crl_next_update(load_crl(crl_data, files["crl"])) if crl_data is not None else None
+    return {"role": role, "dir": directory, "subject": cert.subject.rfc4514_string(),
+            "not_after": not_after(cert).isoformat(), "days_left": _days(not_after(cert), now),
+            "crl_next_update": next_update.isoformat() if next_update else None,
+            "crl_days_left": _days(next_update, now) if next_update else None}
+
+
+def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
+    """Every client CA (current, next, archived), every certificate they issued, the server
+    certificates, and what of it that is still in use ends within within_days (a CRL, which
+    lives a month and is replaced a week before its end: within crl_within_days)."""
+    paths = pki_paths(pki_dir)
+    try:
+        archived = sorted(listdir(paths["archive_dir"]))
+    except FileNotFoundError:
+        archived = []
+    places = [("current", paths["ca_dir"]), ("next", paths["next_ca_dir"])] + [
+        (name.rsplit("-", 1)[-1], os.path.join(paths["archive_dir"], name)) for name in archived]
+    cas, clients = [], []
+    for role, directory in places:
+        ca = _ca(role, directory, read, now)
+        if ca is None:
+            continue
+        cas.append(ca)
+        ledger = _ledger.parse(read(ca_files(directory)["ledger"]), ca_files(directory)["ledger"])
+        for entry in ledger["certificates"]:
+            end = _parse_time(entry["not_after"])
+            state = entry["status"] if entry["status"] == "revoked" or end > now else "expired"
+            clients.append({"name": entry["name"], "state": state, "ca": ca["subject"], "ca_role": role,
+                            "serial": entry["serial"], "not_after": entry["not_after"], "days_left": _days(end, now),
+                            "revoked_reason": entry["reason"]})
+    try:
+        server_files = sorted(name for name in listdir(paths["server_dir"]) if name.endswith(".crt"))
+    except FileNotFoundError:
+        server_files = []
+    servers = []  # the server CA (ca.crt) first, then each server's certificate
+    for name in sorted(server_files, key=lambda file_name: file_name != "ca.crt"):
+        path = os.path.join(paths["server_dir"], name)
+        cert = load_certificate(read(path), path)
+        servers.append({"name": "server CA" if name == "ca.crt" else name[:-4], "subject": cert.subject.rfc4514_string(),
+                        "not_after": not_after(cert).isoformat(), "days_left": _days(not_after(cert), now)})
+    in_use = [ca for ca in cas if ca["role"] in ("current", "next")]
+    expiring = {
+        "cas": [ca["subject"] for ca in in_use if ca["days_left"] <= within_days],
+        "crls": [ca["subject"] for ca in in_use if ca["crl_days_left"] is not None and ca["crl_days_left"] <= crl_within_days],
+        "clients": [f"{c['name']} ({c['serial']})" for c in clients
+                    if c["ca_role"] in ("current", "next") and c["state"] == "valid" and c["days_left"] <= within_days],
+        "servers": [s["name"] for s in servers if s["days_left"] <= within_days],
+    }
+    return {"cas": cas, "clients": clients, "servers": servers, "expiring": expiring, "within_days": within_days,
+            "crl_within_days": crl_within_days, "expiring_count": sum(len(items) for items in expiring.values())}
+
+
+def table(info):
+    """The report as aligned text lines, for a console."""
+    rows = [("KIND", "NAME", "STATE", "ISSUER / ROLE", "ENDS (UTC)", "DAYS LEFT")]
+    for ca in info["cas"]:
+        rows.append(("client CA", ca["subject"], ca["role"], "", ca["not_after"][:16], f"{ca['days_left']:.0f}"))
+        if ca["crl_next_update"]:
+            rows.append(("CRL", ca["subject"], "next update", "", ca["crl_next_update"][:16], f"{ca['crl_days_left']:.1f}"))
+    for client in info["clients"]:
+        state = client["state"] + (f" ({client['revoked_reason']})" if client["revoked_reason"] else "")
+        rows.append(("client", client["name"], state, f"{client['ca_role']}: {client['ca']}", client["not_after"][:16],
+                     f"{client['days_left']:.0f}"))
+    for server in info["servers"]:
+        rows.append(("server", server["name"], "", "", server["not_after"][:16], f"{server['days_left']:.0f}"))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    expiring = [f"{kind}: {', '.join(items)}" for kind, items in info["expiring"].items() if items]
+    lines.append(f"Ending within {info['within_days']} days (CRLs: {info['crl_within_days']}): "
+                 + ("; ".join(expiring) if expiring else "nothing"))
+    return lines
+
+
+def _label(value):
+    """A Prometheus label value: backslash, double quote and line feed escaped."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+METRICS = (
+    ("mtls_crl_next_update_timestamp_seconds", "When the CRL of a client CA must be replaced (nginx rejects every client after it)."),
+    ("mtls_client_ca_not_after_timestamp_seconds", "When a client CA ends (no client certificate outlives it)."),
+    ("mtls_server_certificate_not_after_timestamp_seconds", "When the server's certificate ends."),
+)
+
+
+def metrics(cas, server):
+    """node_exporter textfile: cas [(subject, not_after, crl_next_update)], server (name, not_after); datetimes."""
+    samples = {
+        METRICS[0][0]: [(f'ca="{_label(subject)}"', crl) for subject, _end, crl in cas],
+        METRICS[1][0]: [(f'ca="{_label(subject)}"', end) for subject, end, _crl in cas],
+        METRICS[2][0]: [(f'server_name="{_label(server[0])}"', server[1])],
+    }
+    lines = []
+    for name, text in METRICS:
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
+        lines += [f"{name}{{{labels}}} {int(when.timestamp())}" for labels, when in samples[name]]
+    return "\n".join(lines) + "\n"
