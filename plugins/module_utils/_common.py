@@ -15,9 +15,9 @@ REVOKE_REASONS = ("unspecified", "key_compromise", "affiliation_changed", "super
 # Inventory bundle passphrases shorter than this get a warning: a bundle is open to offline guessing.
 MIN_PASSPHRASE_LENGTH = 16
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*$")
+SERVER_NAME_RE = re.compile(rf"^(\*\.)?{HOST_LABEL}(\.{HOST_LABEL})*\Z")
 
 
 class MtlsError(Exception):

@@ -7,10 +7,11 @@ import re
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, MIN_PASSPHRASE_LENGTH, SERVER_NAME_RE
 
-NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-LOCATION_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]*$")
-UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
-KIT_URL_RE = re.compile(r"^https://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~%/-]*)?$")
+NAME_RE = re.compile(r"^[A-Za-z0-9._-]+\Z")
+LOCATION_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]*\Z")
+UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?\Z")
+NGINX_TIME_RE = re.compile(r"^([0-9]{1,9}(ms|s|m|h|d|w|M|y)?){1,6}\Z")
+KIT_URL_RE = re.compile(r"^https://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~%/-]*)?\Z")
 
 
 def _is_host_name(value):
@@ -169,11 +170,12 @@ def location_errors(locations, verify_client="on", client_names=None):
 
 
 def server_errors(server_name, listen_port=443, listen_address="*", upstream="", locations=None, verify_client="on",
-                  clients=None, kit_url=""):
+                  clients=None, kit_url="", times=None):
     """Problems in the server variables; they end up in nginx syntax, so nothing may inject directives.
 
     clients: mtls_clients, when the allow lists of locations are to be checked against it.
     kit_url: mtls_client_kit_url, the link in every user's README.html: an https URL, nothing else.
+    times: {variable: value} of nginx time values (1h, 75s, 1h30m).
     """
     names = None if clients is None else [c.get("name") for c in clients if isinstance(c, dict)]
     errors = location_errors(locations, verify_client, names)
@@ -187,4 +189,7 @@ def server_errors(server_name, listen_port=443, listen_address="*", upstream="",
         errors.append(f"mtls_upstream must be an http(s) URL such as http://127.0.0.1:8080, got {upstream!r}")
     if kit_url and not (isinstance(kit_url, str) and KIT_URL_RE.match(kit_url)):
         errors.append(f"mtls_client_kit_url must be an https URL such as https://www.example.org/, got {kit_url!r}")
+    for variable, value in (times or {}).items():
+        if not (isinstance(value, str) and NGINX_TIME_RE.match(value)):
+            errors.append(f"{variable} must be an nginx time such as 1h, 75s or 1h30m, got {value!r}")
     return errors

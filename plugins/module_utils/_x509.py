@@ -27,7 +27,7 @@ else:
 # New certificates start a little in the past so that a host whose clock lags the control
 # node's does not see them as "not yet valid".
 BACKDATE = datetime.timedelta(minutes=5)
-COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}\Z")
 
 
 # ---------------------------------------------------------------------------- validation

@@ -204,3 +204,26 @@ def test_fleet(hosts, expected):
 def test_fleet_errors(servers, fragment):
     errors = fleet_errors(servers)
     assert (errors == []) if fragment is None else (len(errors) == 1 and fragment in errors[0]), errors
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("1h", True), ("75s", True), ("1h30m", True), ("500ms", True), ("300", True),
+    ("1h; include /etc/passwd", False), ("", False), ("1 h", False), ("-5s", False), (75, False), ("1h\n", False),
+])
+def test_nginx_time_values_are_checked(value, ok):
+    errors = server_errors("www.example.org", times={"mtls_ssl_session_timeout": value})
+    assert (errors == []) is ok, errors
+    assert ok or errors == [f"mtls_ssl_session_timeout must be an nginx time such as 1h, 75s or 1h30m, got {value!r}"]
+
+
+@pytest.mark.parametrize("errors, fragment", [
+    (lambda: client_errors([{"name": "alice\n"}]), "mtls_clients[0].name must be letters"),
+    (lambda: client_errors([{"name": "alice", "email": "alice@example.org\n"}]), "email must look like"),
+    (lambda: server_errors("www.example.org\n"), "mtls_server_name must be a host name"),
+    (lambda: server_errors("www.example.org", upstream="http://127.0.0.1:8080\n"), "mtls_upstream must be"),
+    (lambda: server_errors("www.example.org", kit_url="https://www.example.org/\n"), "mtls_client_kit_url must be"),
+    (lambda: server_errors("www.example.org", locations=[{"path": "/admin\n", "allow": []}]), "path"),
+])
+def test_a_trailing_line_feed_is_refused_everywhere(errors, fragment):
+    # Python's "$" also matches before a final line feed: every check must see the whole value.
+    assert any(fragment in error for error in errors()), errors()
