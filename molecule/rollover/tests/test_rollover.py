@@ -105,6 +105,9 @@ def rollover(inventory, port, scratch):
     seen["prepare_status"] = {label: status(seen[label]) for label in ("alice_old", "carol_old")}
     seen["prepare_pems"] = (pem_count("/etc/nginx/mtls/ca.crt"), pem_count("/etc/nginx/mtls/crl.pem"))
     seen["prepare_metrics"] = metrics()
+    seen["verbose"] = []  # -vvv prints loop items and module arguments: neither CA's passphrase may be there
+    shared.converge({"mtls_clients": with_changes(**revoked_carol), "mtls_ca_next": NEXT_CA, "mtls_ca_rollover": "prepare"},
+                    "-vvv", output=seen["verbose"])
     # migrate, as users renew: bob and dave need new certificates (new e-mail), they come from the new CA
     emails = {"bob": {"email": "bob@example.org"}, "dave": {"email": "dave@example.org"}}
     seen["migrate"] = converge("migrate", **emails)
@@ -129,6 +132,8 @@ def rollover(inventory, port, scratch):
     # done: mtls_ca takes the new CA's values and the stage goes back to none; nothing changes
     extra = {"mtls_clients": with_changes(**revoked_carol, **gone), "mtls_ca": NEXT_CA, "mtls_ca_rollover": "none"}
     seen["done"] = shared.converge(extra)
+    seen["warned"] = []  # a CA within mtls_ca_renew_before_days of its end: a warning, no change
+    seen["warning_recap"] = shared.converge({**extra, "mtls_ca_renew_before_days": 4000}, output=seen["warned"])
     report_json = os.path.join(scratch, "report.json")
     seen["report"] = report("-e", f"report_json={report_json}")
     with open(report_json, encoding="utf-8") as handle:
@@ -147,6 +152,17 @@ def test_each_stage_reruns_without_change(rollover):
     for stage in ("none", "prepare", "migrate", "migrate_revoked", "retire"):
         assert unchanged(rollover[stage][1]), (stage, rollover[stage][1])
     assert unchanged(rollover["done"]), rollover["done"]
+
+
+def test_a_ca_near_its_end_is_warned_about(rollover):
+    assert unchanged(rollover["warning_recap"]), rollover["warning_recap"]
+    assert "WARNING: the client CA CN=mtls.nginx Molecule CA 2" in rollover["warned"][0], rollover["warned"][0][-3000:]
+
+
+def test_verbose_output_holds_neither_ca_passphrase(rollover, inventory):
+    output = rollover["verbose"][0]
+    assert "ESTABLISH" in output or "<localhost>" in output  # it really was verbose
+    assert inventory["mtls_ca"]["passphrase"] not in output and NEXT_CA["passphrase"] not in output
 
 
 def test_prepare_trusts_both_cas_and_changes_no_user(rollover):

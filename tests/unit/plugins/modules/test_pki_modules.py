@@ -939,3 +939,21 @@ def test_pki_info_reports_everything_and_what_ends_within_the_threshold(run_modu
 def test_pki_info_refuses_a_missing_directory(run_module, pki):
     result = run_module("pki_info", {"pki_dir": str(pki / "nowhere")})
     assert result.get("failed") and "pki_dir:" in result["msg"] and "is not a directory" in result["msg"]
+
+
+def test_an_abandoned_rollover_gives_users_the_current_ca_again(run_module, pki):
+    args = {"ca_dir": str(pki / "ca"), "next_ca_dir": str(pki / "ca-next"), "archive_dir": str(pki / "archive")}
+    run_module("ca_root", ca_args(pki))
+    (pki / "ca-next").mkdir()
+    run_module("ca_root", ca_args(pki, certificate_path=str(pki / "ca-next/ca.crt"),
+                                  private_key_path=str(pki / "ca-next/ca.key"), common_name="Test CA 2"))
+    bob = [{"name": "bob", "p12_passphrase": "bob-p12-secret"}]
+    run_module("clients", rollover_args(pki, bob))  # migrate: bob, new, gets the next CA
+    issued_by_next = issuer_cn(pki, "bob")
+    assert issued_by_next[0] == "CN=Test CA 2"
+    abandoned = run_module("ca_rollover", {**args, "stage": "abandon"})
+    assert abandoned["moved"][0]["to"].endswith("-abandoned") and not (pki / "ca-next").exists()
+    again = run_module("clients", clients_args(pki, bob, other_ledger_paths=abandoned["archived_ledgers"]))
+    assert again["clients"][0]["reissue_reason"] == "issuer changed"
+    assert issuer_cn(pki, "bob")[0] == "CN=Test CA" and issuer_cn(pki, "bob")[1] != issued_by_next[1]
+    assert run_module("ca_rollover", {**args, "stage": "none"})["changed"] is False
