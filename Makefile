@@ -13,7 +13,7 @@ IMAGE := mtls-nginx-target:bookworm
 N ?= 200
 BENCH_VENV := .venv-bench
 
-.PHONY: deps venv link lint unit image molecule test demo demo-down demo-check kit-check bench bench-site clean
+.PHONY: deps venv link lint unit image molecule test demo demo-down demo-check kit-check bench bench-site bench-serve clean
 
 # Debian packages make test needs (Docker, debootstrap, NSS tools, Java, Chromium, shellcheck).
 deps:
@@ -85,6 +85,10 @@ HOSTS ?=
 bench-site: demo
 	$(PY) bench/site_rerun.py --users $(N)
 	$(if $(HOSTS),$(PY) bench/fleet_rerun.py --hosts "$(HOSTS)")
+
+# How fast the demo serves: full, resumed and verification-off handshakes, keep-alive requests.
+bench-serve: demo
+	$(PY) bench/serve.py
 
 $(BENCH_VENV)/.installed: bench/requirements.txt
 	python3 -m venv $(BENCH_VENV)

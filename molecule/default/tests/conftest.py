@@ -80,6 +80,18 @@ def https_get(port, cert=None, key=None, host="localhost", path="/", headers=Non
         connection.close()
 
 
+def h2_get(port, cert, key, path="/", headers=None):
+    """GET with curl over HTTP/2 (ALPN h2): (HTTP version curl used, status, body)."""
+    command = ["curl", "-sS", "--http2", "--cacert", os.path.join(PKI_DIR, "server", "ca.crt"), "--cert", cert, "--key", key,
+               "-w", "\n%{http_version} %{http_code}", f"https://localhost:{port}{path}"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    body, _newline, last = out.rpartition("\n")
+    version, status = last.split()
+    return version, int(status), body
+
+
 def http_get(port, host="127.0.0.1", path="/"):
     """Plain HTTP to the TLS port."""
     connection = http.client.HTTPConnection(host, port, timeout=10)

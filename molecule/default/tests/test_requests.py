@@ -2,7 +2,7 @@
 import datetime
 
 import pytest
-from conftest import client_files, http_get, https_get, mint, new_key, utcnow, write_pair
+from conftest import client_files, h2_get, http_get, https_get, mint, new_key, utcnow, write_pair
 
 DAY = datetime.timedelta(days=1)
 
@@ -41,3 +41,9 @@ def test_plain_http_to_the_tls_port_gets_the_497_page(port):
     response = http_get(port)
     assert response.status == 497, response
     assert "This port speaks HTTPS only" in response.body
+
+
+def test_a_client_certificate_gets_http2_and_its_name(port, pki):
+    version, status, body = h2_get(port, *client_files(pki, "alice"))
+    assert (version, status) == ("2", 200)
+    assert "Name: <code>alice</code>" in body  # the serial-to-name map works over HTTP/2

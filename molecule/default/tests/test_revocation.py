@@ -1,8 +1,9 @@
 """Revocation, live: change the inventory, rerun site.yml, and the revoked are locked out at once.
 
 Runs last in the verify step (it changes the scenario's state): carol is revoked, dave is
-dropped from the inventory, erin is revoked after opening a TLS session that she then tries to
-resume. alice and bob must keep working, and nginx must have been reloaded, not restarted.
+dropped from the inventory, erin is revoked after opening TLS sessions (TLS 1.2 and 1.3) that
+she has resumed once, and then tries to resume again. alice and bob must keep working, and nginx
+must have been reloaded, not restarted.
 """
 import datetime
 import os
@@ -19,10 +20,15 @@ def client_pair(name):
     return f"{base}.crt", f"{base}.key"
 
 
-def context_for(name):
+def context_for(name, version=None):
     context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "server", "ca.crt"))
     context.load_cert_chain(*client_pair(name))
+    if version is not None:
+        context.minimum_version = context.maximum_version = version
     return context
+
+
+VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 
 
 def raw_get(port, context, session=None):
@@ -44,9 +50,14 @@ def nginx_master_pid(host):
 def revoked_world(host, inventory):
     port = inventory["mtls_listen_port"]
     clients = {c["name"]: c for c in inventory["mtls_clients"]}
-    erin = context_for("erin")  # a saved session can only be offered through the context that made it
-    status, _reused, session, _body = raw_get(port, erin)
-    assert status == 200
+    # A saved session can only be offered through the context that made it. Each is resumed once
+    # before the revocation: resumption is on, and works.
+    sessions = {}
+    for label, version in VERSIONS.items():
+        erin = context_for("erin", version)
+        status, _reused, session, _body = raw_get(port, erin)
+        resumed_status, resumed, _session, _body = raw_get(port, erin, session)
+        sessions[label] = {"context": erin, "session": session, "before": (status, resumed_status, resumed)}
     pid_before = nginx_master_pid(host)
     serials = {name: x509.load_pem_x509_certificate(open(client_pair(name)[0], "rb").read()).serial_number
                for name in ("carol", "dave", "erin")}
@@ -56,7 +67,7 @@ def revoked_world(host, inventory):
     verbose = []
     first = converge({"mtls_clients": wanted}, "-vvv", output=verbose)
     second = converge({"mtls_clients": wanted})
-    return {"verbose": verbose[0], "port": port, "erin": erin, "erin_session": session, "pid_before": pid_before, "serials": serials,
+    return {"verbose": verbose[0], "port": port, "sessions": sessions, "pid_before": pid_before, "serials": serials,
             "first": first, "second": second}
 
 
@@ -73,8 +84,15 @@ def test_revoked_and_dropped_users_get_the_495_page(revoked_world, name):
     assert "certificate revoked" in response.body
 
 
-def test_resuming_an_earlier_session_does_not_get_a_revoked_client_in(revoked_world):
-    status, reused, _session, body = raw_get(revoked_world["port"], revoked_world["erin"], revoked_world["erin_session"])
+@pytest.mark.parametrize("version", VERSIONS)
+def test_sessions_resume_before_the_revocation(revoked_world, version):
+    assert revoked_world["sessions"][version]["before"] == (200, 200, True)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_resuming_an_earlier_session_does_not_get_a_revoked_client_in(revoked_world, version):
+    saved = revoked_world["sessions"][version]
+    status, reused, _session, body = raw_get(revoked_world["port"], saved["context"], saved["session"])
     assert not reused, "nginx resumed a session: its certificate would not be checked against the new CRL"
     assert status == 495 and "certificate revoked" in body
 

@@ -12,7 +12,7 @@ import threading
 import urllib.parse
 
 import pytest
-from conftest import client_files, converge, https_get, mint, new_key, write_pair
+from conftest import client_files, converge, h2_get, https_get, mint, new_key, write_pair
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -74,6 +74,16 @@ def test_upstream_gets_the_verified_identity_and_not_the_clients_own(routed, pki
     assert len(headers["x-ssl-client-cert"]) == 1
     sent = x509.load_pem_x509_certificate(urllib.parse.unquote(headers["x-ssl-client-cert"][0]).encode())
     assert sent == cert
+
+
+def test_over_http2_the_upstream_gets_the_verified_identity(routed, pki):
+    version, status, body = h2_get(routed, *client_files(pki, "alice"), headers=SPOOFED)
+    assert (version, status) == ("2", 200)
+    headers = {}
+    for name, value in json.loads(body)["headers"]:
+        headers.setdefault(name.lower(), []).append(value)
+    assert headers["x-ssl-client-name"] == ["alice"] and headers["x-ssl-client-verify"] == ["SUCCESS"]
+    assert headers["x-ssl-client-fingerprint"] != [SPOOFED["X-SSL-Client-Fingerprint"]]
 
 
 def test_authorized_client_reaches_the_restricted_path(routed, pki):

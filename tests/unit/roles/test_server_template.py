@@ -17,7 +17,7 @@ def render(**overrides):
         role_vars = yaml.safe_load(handle)
     variables.update({key: role_vars[key] for key in ("server_tls_dir", "server_www_dir", "server_tls_profiles",
                                                       "server_ciphers")})
-    variables.update(ansible_managed="Ansible managed", server_valid_certificates=[
+    variables.update(ansible_managed="Ansible managed", server_http2_directive=False, server_valid_certificates=[
         {"serial": "4CF09E04D705E3DCE5FDA0148BEB04B2", "name": "alice", "fingerprint_sha256": "ab" * 32}])
     variables.update(overrides)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), undefined=jinja2.StrictUndefined)
@@ -29,10 +29,27 @@ def directives(text):
     return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
+@pytest.mark.parametrize("http2_directive, expected", [
+    (False, ["listen *:443 ssl http2;"]),  # nginx before 1.25.1
+    (True, ["listen *:443 ssl;", "http2 on;"]),
+])
+def test_http2_in_the_form_the_installed_nginx_understands(http2_directive, expected):
+    lines = directives(render(server_http2_directive=http2_directive))
+    assert [line for line in lines if line.startswith(("listen", "http2"))] == expected
+
+
+def test_no_shared_session_cache_and_no_ticket_key_files():
+    # nginx >= 1.23.2 keeps ticket keys across reloads in a shared cache: a revoked client could resume
+    lines = directives(render())
+    assert "ssl_session_cache off;" in lines
+    assert not any(line.startswith(("ssl_session_ticket_key", "ssl_session_cache shared")) for line in lines)
+
+
 def test_default_server_block():
     lines = directives(render())
-    for expected in ("listen *:443 ssl;", "ssl_verify_client on;", "ssl_verify_depth 1;",
-                     "ssl_crl /etc/nginx/mtls/crl.pem;", "ssl_session_cache off;", "ssl_session_tickets off;",
+    for expected in ("listen *:443 ssl http2;", "ssl_verify_client on;", "ssl_verify_depth 1;",
+                     "ssl_crl /etc/nginx/mtls/crl.pem;", "ssl_session_cache off;", "ssl_session_tickets on;",
+                     "ssl_session_timeout 1h;", "keepalive_timeout 75s;",
                      "ssl_protocols TLSv1.2 TLSv1.3;", '4CF09E04D705E3DCE5FDA0148BEB04B2 "alice";',
                      "server_tokens off;"):
         assert expected in lines, expected
@@ -40,7 +57,7 @@ def test_default_server_block():
     assert not any(line.startswith("if (") for line in lines)
 
 
-@pytest.mark.parametrize("address, listen", [("127.0.0.1", "listen 127.0.0.1:9443 ssl;"), ("::1", "listen [::1]:9443 ssl;")])
+@pytest.mark.parametrize("address, listen", [("127.0.0.1", "listen 127.0.0.1:9443 ssl http2;"), ("::1", "listen [::1]:9443 ssl http2;")])
 def test_listen_address(address, listen):
     assert listen in directives(render(mtls_listen_address=address, mtls_listen_port=9443))
 

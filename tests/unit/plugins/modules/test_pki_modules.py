@@ -841,16 +841,24 @@ def rollover_args(pki, clients, keep=True):
                         **({"keep_issuer_certificate_path": str(pki / "ca/ca.crt")} if keep else {}))
 
 
+def two_cas(run_module, pki):
+    """A rollover's two client CAs: ca/ (Test CA) and ca-next/ (Test CA 2)."""
+    run_module("ca_root", ca_args(pki))
+    (pki / "ca-next").mkdir()
+    run_module("ca_root", ca_args(pki, certificate_path=str(pki / "ca-next/ca.crt"),
+                                  private_key_path=str(pki / "ca-next/ca.key"), common_name="Test CA 2"))
+
+
+ROLLOVER_DIRS = ("ca_dir", "ca"), ("next_ca_dir", "ca-next"), ("archive_dir", "archive")
+
+
 def issuer_cn(pki, name):
     cert = X.load_certificate((pki / f"clients/{name}/{name}.crt").read_bytes(), name)
     return cert.issuer.rfc4514_string(), X.serial_hex(cert.serial_number)
 
 
 def test_a_rollover_keeps_sound_certificates_of_the_previous_ca_until_they_need_renewing(run_module, pki):
-    run_module("ca_root", ca_args(pki))
-    (pki / "ca-next").mkdir()
-    run_module("ca_root", ca_args(pki, certificate_path=str(pki / "ca-next/ca.crt"),
-                                  private_key_path=str(pki / "ca-next/ca.key"), common_name="Test CA 2"))
+    two_cas(run_module, pki)
     users = [{"name": "alice", "p12_passphrase": "alice-p12-secret"}, {"name": "bob", "p12_passphrase": "bob-p12-secret"}]
     assert run_module("clients", clients_args(pki, users))["changed"]
     old = {name: issuer_cn(pki, name) for name in ("alice", "bob")}
@@ -876,10 +884,7 @@ def test_a_rollover_keeps_sound_certificates_of_the_previous_ca_until_they_need_
 
 
 def test_a_key_revoked_under_the_previous_ca_is_never_certified_by_the_next(run_module, pki):
-    run_module("ca_root", ca_args(pki))
-    (pki / "ca-next").mkdir()
-    run_module("ca_root", ca_args(pki, certificate_path=str(pki / "ca-next/ca.crt"),
-                                  private_key_path=str(pki / "ca-next/ca.key"), common_name="Test CA 2"))
+    two_cas(run_module, pki)
     dave = [{"name": "dave", "p12_passphrase": "dave-p12-secret"}]
     run_module("clients", clients_args(pki, dave))
     stolen = X.public_key_der(load_private_key((pki / "clients/dave/dave.key").read_bytes(), None, "dave")[0])
@@ -891,11 +896,8 @@ def test_a_key_revoked_under_the_previous_ca_is_never_certified_by_the_next(run_
 
 
 def test_ca_rollover_archives_what_retire_and_abandon_leave_and_deletes_nothing(run_module, pki):
-    args = {"ca_dir": str(pki / "ca"), "next_ca_dir": str(pki / "ca-next"), "archive_dir": str(pki / "archive")}
-    run_module("ca_root", ca_args(pki))
-    (pki / "ca-next").mkdir()
-    run_module("ca_root", ca_args(pki, certificate_path=str(pki / "ca-next/ca.crt"),
-                                  private_key_path=str(pki / "ca-next/ca.key"), common_name="Test CA 2"))
+    args = {option: str(pki / directory) for option, directory in ROLLOVER_DIRS}
+    two_cas(run_module, pki)
     old, new = (pki / "ca/ca.crt").read_bytes(), (pki / "ca-next/ca.crt").read_bytes()
     assert run_module("ca_rollover", {**args, "stage": "migrate"})["changed"] is False
     dropped = run_module("ca_rollover", {**args, "stage": "none"})
@@ -942,11 +944,8 @@ def test_pki_info_refuses_a_missing_directory(run_module, pki):
 
 
 def test_an_abandoned_rollover_gives_users_the_current_ca_again(run_module, pki):
-    args = {"ca_dir": str(pki / "ca"), "next_ca_dir": str(pki / "ca-next"), "archive_dir": str(pki / "archive")}
-    run_module("ca_root", ca_args(pki))
-    (pki / "ca-next").mkdir()
-    run_module("ca_root", ca_args(pki, certificate_path=str(pki / "ca-next/ca.crt"),
-                                  private_key_path=str(pki / "ca-next/ca.key"), common_name="Test CA 2"))
+    args = {option: str(pki / directory) for option, directory in ROLLOVER_DIRS}
+    two_cas(run_module, pki)
     bob = [{"name": "bob", "p12_passphrase": "bob-p12-secret"}]
     run_module("clients", rollover_args(pki, bob))  # migrate: bob, new, gets the next CA
     issued_by_next = issuer_cn(pki, "bob")
