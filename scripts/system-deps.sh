@@ -6,6 +6,7 @@
 #   openssl, curl            the tests' independent checks
 #   libnss3-tools, default-jre-headless, chromium
 #                            the clients the kit tests import each user's bundles into
+#   redis-tools              redis-cli and the Redis server behind the TCP-service test
 #   (and shellcheck)         ansible-test sanity checks the shell scripts with it
 # Usage: scripts/system-deps.sh [package ...]   (default: all of the above)
 set -euo pipefail
@@ -13,7 +14,7 @@ set -euo pipefail
 packages=("$@")
 if [ ${#packages[@]} -eq 0 ]; then
   packages=(docker.io debootstrap python3-venv openssl curl make libnss3-tools
-            default-jre-headless chromium shellcheck)
+            default-jre-headless chromium redis-tools shellcheck)
 fi
 
 missing=()

@@ -10,6 +10,8 @@ from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]+\Z")
 LOCATION_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]*\Z")
 UPSTREAM_RE = re.compile(r"^https?://[A-Za-z0-9.\-_\[\]:]+(/[A-Za-z0-9._~%/-]*)?\Z")
+STREAM_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,32}\Z")
+UPSTREAM_ADDRESS_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})\Z")
 NGINX_TIME_RE = re.compile(r"^([0-9]{1,9}(ms|s|m|h|d|w|M|y)?){1,6}\Z")
 KIT_URL_RE = re.compile(r"^https://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~%/-]*)?\Z")
 
@@ -130,6 +132,57 @@ def short_passphrases(clients):
             and len(c["p12_passphrase"]) < MIN_PASSPHRASE_LENGTH]
 
 
+def _unknown_names(where, allow, client_names, known):
+    """An allow list's names that mtls_clients does not have, exactly (known: {lowercase: name})."""
+    errors = []
+    for name in allow:
+        if name not in client_names:
+            hint = f" (mtls_clients has {known[name.lower()]!r}: names match exactly)" if name.lower() in known else ""
+            errors.append(f"{where}.allow names {name!r}, which is not in mtls_clients{hint}")
+    return errors
+
+
+def stream_errors(services, http_port=443, client_names=()):
+    """Problems in mtls_stream_services: [{name, listen_port, upstream (host:port), allow: [client names]}].
+
+    Everything lands in nginx's stream configuration: names become map and upstream names, so
+    each value is checked as strictly as the HTTP server's; ports may collide neither with the
+    HTTP listener nor with each other.
+    """
+    if not isinstance(services, list):
+        return [f"mtls_stream_services must be a list of services, got {services!r}"]
+    errors, names, ports = [], set(), {http_port: "mtls_listen_port"}
+    known = {name.lower(): name for name in client_names}
+    for index, service in enumerate(services):
+        where = f"mtls_stream_services[{index}]"
+        if not isinstance(service, dict):
+            errors.append(f"{where} must be a mapping with name, listen_port, upstream and allow")
+            continue
+        name, port, upstream, allow = (service.get(key) for key in ("name", "listen_port", "upstream", "allow"))
+        if not isinstance(name, str) or not STREAM_NAME_RE.match(name):
+            errors.append(f"{where}.name must be letters, digits and '_' (at most 32), got {name!r}")
+        elif name in names:
+            errors.append(f"{where}.name {name} is used twice")
+        names.add(name)
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            errors.append(f"{where}.listen_port must be a port number from 1 to 65535, got {port!r}")
+        elif port in ports:
+            errors.append(f"{where}.listen_port {port} is taken by {ports[port]}; give each service its own port")
+        else:
+            ports[port] = f"{where}.listen_port"
+        match = UPSTREAM_ADDRESS_RE.match(upstream) if isinstance(upstream, str) else None
+        if not match or not 1 <= int(match.group(2)) <= 65535:
+            errors.append(f"{where}.upstream must be host:port such as 127.0.0.1:6379 or redis.internal:6379, got {upstream!r}")
+        if not isinstance(allow, list) or not allow or not all(isinstance(n, str) and NAME_RE.match(n) for n in allow):
+            errors.append(f"{where}.allow must be a non-empty list of client names, got {allow!r}")
+        else:
+            errors += _unknown_names(where, allow, client_names, known)
+        unknown = sorted(set(service) - {"name", "listen_port", "upstream", "allow"})
+        if unknown:
+            errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
+    return errors
+
+
 def location_errors(locations, verify_client="on", client_names=None):
     """Problems in mtls_locations: [{path, allow: [client names]} or {path, public: true}].
 
@@ -159,10 +212,7 @@ def location_errors(locations, verify_client="on", client_names=None):
                              or not all(isinstance(n, str) and NAME_RE.match(n) for n in allow)):
             errors.append(f"{where}.allow must be a non-empty list of client names, got {allow!r}")
         elif not public and client_names is not None:
-            for name in allow:
-                if name not in client_names:
-                    hint = f" (mtls_clients has {known[name.lower()]!r}: names match exactly)" if name.lower() in known else ""
-                    errors.append(f"{where}.allow names {name!r}, which is not in mtls_clients{hint}")
+            errors += _unknown_names(where, allow, client_names, known)
         unknown = sorted(set(location) - {"path", "allow", "public"})
         if unknown:
             errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
@@ -170,12 +220,13 @@ def location_errors(locations, verify_client="on", client_names=None):
 
 
 def server_errors(server_name, listen_port=443, listen_address="*", upstream="", locations=None, verify_client="on",
-                  clients=None, kit_url="", times=None):
+                  clients=None, kit_url="", times=None, stream_services=None):
     """Problems in the server variables; they end up in nginx syntax, so nothing may inject directives.
 
     clients: mtls_clients, when the allow lists of locations are to be checked against it.
     kit_url: mtls_client_kit_url, the link in every user's README.html: an https URL, nothing else.
     times: {variable: value} of nginx time values (1h, 75s, 1h30m).
+    stream_services: mtls_stream_services (see stream_errors).
     """
     names = None if clients is None else [c.get("name") for c in clients if isinstance(c, dict)]
     errors = location_errors(locations, verify_client, names)
@@ -189,6 +240,8 @@ def server_errors(server_name, listen_port=443, listen_address="*", upstream="",
         errors.append(f"mtls_upstream must be an http(s) URL such as http://127.0.0.1:8080, got {upstream!r}")
     if kit_url and not (isinstance(kit_url, str) and KIT_URL_RE.match(kit_url)):
         errors.append(f"mtls_client_kit_url must be an https URL such as https://www.example.org/, got {kit_url!r}")
+    if stream_services:
+        errors += stream_errors(stream_services, listen_port, names or [])
     for variable, value in (times or {}).items():
         if not (isinstance(value, str) and NGINX_TIME_RE.match(value)):
             errors.append(f"{variable} must be an nginx time such as 1h, 75s or 1h30m, got {value!r}")

@@ -33,6 +33,8 @@ def pki_state():
     ({"mtls_server_name": "local host"}, "mtls_server_name must be a host name"),
     ({"mtls_listen_port": 70000}, "mtls_listen_port must be a port number"),
     ({"mtls_ca": {"common_name": "x", "country": "Netherlands"}}, "country must be a two-letter"),
+    ({"mtls_stream_services": [{"name": "cache", "listen_port": 6380, "upstream": "127.0.0.1:6379", "allow": ["mallory"]}]},
+     "mtls_stream_services[0].allow names 'mallory', which is not in mtls_clients"),
 ])
 def test_bad_inventory_fails_naming_the_field_and_changes_nothing(host, bad, message):
     pki_before = pki_state()

@@ -10,7 +10,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 3)
 ROLE = os.path.join(ROOT, "roles", "server")
 
 
-def render(**overrides):
+def render(template="mtls-nginx.conf.j2", **overrides):
     with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
         variables = yaml.safe_load(handle)
     with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as handle:
@@ -22,7 +22,7 @@ def render(**overrides):
     variables.update(overrides)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), undefined=jinja2.StrictUndefined)
     env.filters["ansible.builtin.regex_replace"] = lambda value, pattern, repl: re.sub(pattern, repl.replace("\\\\", "\\"), value)
-    return env.get_template("mtls-nginx.conf.j2").render(**variables)
+    return env.get_template(template).render(**variables)
 
 
 def directives(text):
@@ -119,3 +119,18 @@ def test_error_pages_keep_hsts_and_the_upstream_gets_only_the_peer_address():
     assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in errors
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in directives(text)
     assert "$proxy_add_x_forwarded_for" not in text
+
+
+def test_a_stream_service_passes_only_allowed_serials_to_its_upstream():
+    certificates = [{"serial": "0A1B", "name": "alice", "fingerprint_sha256": "ab" * 32},
+                    {"serial": "0C2D", "name": "bob", "fingerprint_sha256": "cd" * 32}]
+    services = [{"name": "cache", "listen_port": 6380, "upstream": "127.0.0.1:6379", "allow": ["alice"]}]
+    lines = directives(render("mtls-nginx-stream.conf.j2", server_valid_certificates=certificates,
+                              mtls_stream_services=services, mtls_listen_address="127.0.0.1"))
+    target = lines[lines.index("map $ssl_client_serial $mtls_stream_cache_target {") + 1:]
+    target = target[:target.index("}")]
+    assert target == ["default mtls_stream_refused;", "0A1B mtls_stream_cache;"]
+    for expected in ("listen 127.0.0.1:6380 ssl;", "ssl_verify_client on;", "ssl_crl /etc/nginx/mtls/crl.pem;",
+                     "server 127.0.0.1:6379;", "server 127.0.0.1:9 down;", "proxy_pass $mtls_stream_cache_target;",
+                     "ssl_session_cache off;"):
+        assert expected in lines, expected

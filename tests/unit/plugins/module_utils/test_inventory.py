@@ -227,3 +227,31 @@ def test_nginx_time_values_are_checked(value, ok):
 def test_a_trailing_line_feed_is_refused_everywhere(errors, fragment):
     # Python's "$" also matches before a final line feed: every check must see the whole value.
     assert any(fragment in error for error in errors()), errors()
+
+
+REDIS = {"name": "cache", "listen_port": 6380, "upstream": "127.0.0.1:6379", "allow": ["alice"]}
+
+
+@pytest.mark.parametrize("services, fragment", [
+    ([REDIS], None),
+    ([REDIS, {**REDIS, "name": "mqtt", "listen_port": 8883, "upstream": "mqtt.internal:1883"}], None),
+    ([{**REDIS, "upstream": "[::1]:6379"}], None),
+    ([{**REDIS, "listen_port": 443}], "listen_port 443 is taken by mtls_listen_port"),
+    ([REDIS, {**REDIS, "name": "other"}], "listen_port 6380 is taken by mtls_stream_services[0].listen_port"),
+    ([REDIS, {**REDIS, "listen_port": 6381}], "name cache is used twice"),
+    ([{**REDIS, "listen_port": 0}], "listen_port must be a port number"),
+    ([{**REDIS, "upstream": "127.0.0.1"}], "upstream must be host:port"),
+    ([{**REDIS, "upstream": "127.0.0.1:70000"}], "upstream must be host:port"),
+    ([{**REDIS, "upstream": "redis:6379; include /etc/passwd"}], "upstream must be host:port"),
+    ([{**REDIS, "upstream": "http://redis:6379"}], "upstream must be host:port"),
+    ([{**REDIS, "allow": ["mallory"]}], "allow names 'mallory', which is not in mtls_clients"),
+    ([{**REDIS, "allow": ["ALICE"]}], "(mtls_clients has 'alice': names match exactly)"),
+    ([{**REDIS, "allow": []}], "allow must be a non-empty list"),
+    ([{**REDIS, "name": "cache-1"}], "name must be letters, digits and '_'"),
+    ([{**REDIS, "name": "cache\n"}], "name must be letters, digits and '_'"),
+    ([{**REDIS, "tls": False}], "has unknown fields tls"),
+    ("cache", "mtls_stream_services must be a list"),
+])
+def test_stream_services_are_checked(services, fragment):
+    errors = server_errors("www.example.org", 443, clients=[{"name": "alice"}, {"name": "bob"}], stream_services=services)
+    assert (errors == []) if fragment is None else any(fragment in error for error in errors), errors
