@@ -11,7 +11,7 @@ import contextlib
 import datetime
 import os
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _https, _info, _ledger, _rollover
+from ansible_collections.mtls.nginx.plugins.module_utils import _csr, _files, _https, _info, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan_clients as plan_clients
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError, utcnow
@@ -153,14 +153,30 @@ def clients(p, check_mode, diff):
         plans, new_ledger = plan_clients.plan_clients(p, _load_ca(p), read, check_mode, ledger=ledger, trust=trust,
                                                       others=others, keep_issuer=_load_keep_issuer(p))
         result = _apply_clients(p, plans, new_ledger if new_ledger != ledger else None, check_mode, diff)
+    warnings = _ignored_requests(p["clients"], result["clients"])
     short = short_passphrases(p["clients"])
     if short:
-        result["warnings"] = [
+        warnings.append(
             f"clients: the p12_passphrase of {', '.join(short)} is shorter than {MIN_PASSPHRASE_LENGTH} characters."
             " Whoever gets a bundle can test about 10,000 guesses a second per CPU core against it, offline and"
             f" far faster on a GPU; use {MIN_PASSPHRASE_LENGTH} or more random characters, or leave it out to have"
-            " one generated."]
+            " one generated.")
+    if warnings:
+        result["warnings"] = warnings
     return result
+
+
+def _ignored_requests(clients, report):
+    """What the requests of users certified in this run asked for that their certificates do not carry."""
+    issued = {entry["name"] for entry in report if entry.get("reissue_reason")}
+    warnings = []
+    for client in clients:
+        if client.get("csr") and client["name"] in issued:
+            asked = _csr.ignored_requests(_csr.load_csr(client["csr"], f"{client['name']}.csr"))
+            if asked:
+                warnings.append(f"clients: the request of {client['name']} asks for {'; '.join(asked)}: ignored, the"
+                                " certificate carries the inventory's subject and e-mail and the client profile only")
+    return warnings
 
 
 def _load_keep_issuer(p):

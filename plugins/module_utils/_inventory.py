@@ -74,6 +74,12 @@ def client_errors(clients):
         where = f"mtls_clients[{index}]" + (f" ({name})" if isinstance(name, str) and NAME_RE.match(name) else "")
         if client.get("p12_passphrase") == "":
             errors.append(f"{where}.p12_passphrase is empty: give one, or leave the field out to have one generated")
+        if client.get("csr") is not None:
+            if not isinstance(client["csr"], str) or "-----BEGIN CERTIFICATE REQUEST-----" not in client["csr"]:
+                errors.append(f"{where}.csr must be a PEM certificate request (-----BEGIN CERTIFICATE REQUEST-----),"
+                              " for example \"{{{{ lookup('file', 'csr/{name}.csr') }}}}\"".format(name=name))
+            elif client.get("p12_passphrase") is not None:
+                errors.append(f"{where} brings its own key (csr): there is no bundle to protect; remove p12_passphrase")
         email = client.get("email")
         if email is not None and not (isinstance(email, str) and EMAIL_RE.match(email)):
             errors.append(f"{where}.email must look like user@example.org, got {email!r}")

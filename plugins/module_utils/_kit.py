@@ -106,10 +106,11 @@ def kit_zip(members):
     return buffer.getvalue()
 
 
-def readme_facts(name, cert, ca_cert, files, trust=None, server_url=None):
+def readme_facts(name, cert, ca_cert, files, trust=None, server_url=None, own_key=False):
     """What README.html shows, as plain values (readme_html escapes them).
 
-    files: the kit's file names by option ("path", "compat_path", "mobileconfig_path").
+    files: the kit's file names by option ("path", "compat_path", "mobileconfig_path",
+    "certificate_path"). own_key: the user brought their own key (a CSR): no bundle in the kit.
     """
     return {
         "name": name,
@@ -120,8 +121,9 @@ def readme_facts(name, cert, ca_cert, files, trust=None, server_url=None):
         "not_after": not_after(cert).strftime("%Y-%m-%d %H:%M UTC"),
         "issuer": ca_cert.subject.rfc4514_string(),
         "server_url": server_url or "",
-        "files": {key: files[key] for key in ("path", "compat_path", "mobileconfig_path")},
+        "files": {key: files[key] for key in ("path", "compat_path", "mobileconfig_path", "certificate_path")},
         "trust_fingerprint": fingerprint(trust) if trust is not None else "",
+        "own_key": own_key,
     }
 
 
@@ -134,16 +136,15 @@ def readme_html(facts):
     cacert = f" --cacert {TRUST_FILE}" if trust else ""
     cafile = f" -CAfile {TRUST_FILE}" if trust else ""
     host = _host_port(facts["server_url"])
+    if facts.get("own_key"):
+        crt = html.escape(facts["files"]["certificate_path"])
+        return _page(f, _own_key_sections(f, crt, url, trust, cacert, cafile, host))
     sections = [
         f"<h1>Client certificate for {f['name']}</h1>",
         f"<p>This kit lets you connect to <a href=\"{url}\">{url}</a>, which asks every visitor for a"
         " client certificate. Your passphrase reaches you separately: it is in none of these files."
         " You type it once, when you import the certificate.</p>",
-        "<h2>Your certificate</h2><table>",
-        *(f"<tr><th>{label}</th><td><code>{f[key]}</code></td></tr>" for label, key in (
-            ("Subject", "subject"), ("Issued by", "issuer"), ("Serial number", "serial"),
-            ("SHA-256 fingerprint", "fingerprint"), ("Valid from", "not_before"), ("Valid until", "not_after"))),
-        "</table>",
+        *_certificate_table(f),
         "<p>Before you import, check that the fingerprint your system shows is the one above.</p>",
         "<h2>Files</h2><ul>",
         f"<li><code>{p12}</code>: your certificate and key (AES-256), for current systems.</li>",
@@ -187,6 +188,59 @@ def readme_html(facts):
         " Ask for a new kit.</li>",
         "</ul>",
     ]
+    return _page(f, sections)
+
+
+def _certificate_table(f):
+    return ["<h2>Your certificate</h2><table>",
+            *(f"<tr><th>{label}</th><td><code>{f[key]}</code></td></tr>" for label, key in (
+                ("Subject", "subject"), ("Issued by", "issuer"), ("Serial number", "serial"),
+                ("SHA-256 fingerprint", "fingerprint"), ("Valid from", "not_before"), ("Valid until", "not_after"))),
+            "</table>"]
+
+
+def _own_key_sections(f, crt, url, trust, cacert, cafile, host):
+    """README.html for a user who brought their own key: put the certificate next to it."""
+    sections = [
+        f"<h1>Client certificate for {f['name']}</h1>",
+        f"<p>This kit lets you connect to <a href=\"{url}\">{url}</a>, which asks every visitor for a client"
+        " certificate. You made the key yourself and sent only a certificate request: the key never left your"
+        " device, and this kit holds no key and no passphrase. Put the certificate next to your key.</p>",
+        *_certificate_table(f),
+        "<h2>Files</h2><ul>",
+        f"<li><code>{crt}</code>: your certificate (PEM), for the key of your request.</li>",
+    ]
+    if trust:
+        sections.append(f"<li><code>{TRUST_FILE}</code>: the authority of the server's certificate, if your system"
+                        f" does not trust it; SHA-256 fingerprint <code>{f['trust_fingerprint']}</code>.</li>")
+    sections += [
+        "</ul>",
+        "<h2>Use it</h2>",
+        "<h3>A key in a file (curl, openssl)</h3><p><code>"
+        f"curl --cert {crt} --key YOUR.key{cacert} {url}</code><br><code>openssl s_client -connect"
+        f" {html.escape(host)} -cert {crt} -key YOUR.key{cafile}</code></p>",
+        "<h3>A smart card or YubiKey (PIV, PKCS#11)</h3><p>Store the certificate on the token next to its key"
+        f" (same id): <code>pkcs11-tool --login --write-object {crt} --type cert --id 01</code> (or"
+        f" <code>ykman piv certificates import 9a {crt}</code> for a YubiKey's slot 9a). Then, with OpenSSL 3's"
+        " pkcs11 provider: <code>curl --cert \"pkcs11:id=%01;type=cert\" --key \"pkcs11:id=%01;type=private\""
+        f"{cacert} {url}</code>. Browsers use the token through its PKCS#11 module (Firefox: Settings, Security"
+        " Devices, Load).</p>",
+        "<h3>macOS keychain</h3><p>If your key is in the login keychain (made with Keychain Access's"
+        f" Certificate Assistant): <code>security import {crt} -k ~/Library/Keychains/login.keychain-db</code>."
+        " The keychain pairs certificate and key into an identity that Safari and Chrome offer.</p>",
+        "<h3>Windows</h3><p>If your request came from <code>certreq</code> or the certificate manager,"
+        f" <code>certreq -accept {crt}</code> pairs the certificate with its key in your store.</p>",
+        "<h2>If it does not work</h2><ul>",
+        "<li>496, a client certificate is required: no certificate was sent. Check that the certificate and"
+        " the key belong together: <code>openssl x509 -in " + crt + " -noout -pubkey</code> and"
+        " <code>openssl pkey -in YOUR.key -pubout</code> print the same.</li>",
+        "<li>495, the certificate was not accepted: it expired or was revoked. Send a new request.</li>",
+        "</ul>",
+    ]
+    return sections
+
+
+def _page(f, sections):
     body = "\n".join(sections)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

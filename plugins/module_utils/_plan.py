@@ -22,9 +22,11 @@ from ansible_collections.mtls.nginx.plugins.module_utils._crl import (
     dump_crl,
     load_crl,
 )
+from ansible_collections.mtls.nginx.plugins.module_utils._csr import csr_public_key, load_csr
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import (
     dump_private_key,
     generate_key,
+    is_public_key,
     key_errors,
     key_spec_mismatch,
     load_private_key,
@@ -245,7 +247,7 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
     def reissue(cert, key):
         if view is not None and view.is_revoked(serial_hex(cert.serial_number)):
             return "revoked"
-        public_key = key.public_key()
+        public_key = key if is_public_key(key) else key.public_key()
 
         def under(issuer):
             return reissue_reason(cert, public_key, issuer, subject_under(issuer),
@@ -256,9 +258,14 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
         return reason
 
     taken = view.known if view is not None else {}
-    plan = _plan_leaf(p, key_data, cert_data, check_mode, "client", reissue=reissue, key_revoked=key_revoked,
-                      issue=lambda key: issue_client_certificate(
-                          ca, key.public_key(), subject, p["valid_days"], email=p["email"], now=now, taken=taken))
+
+    def issue(public_key):
+        return issue_client_certificate(ca, public_key, subject, p["valid_days"], email=p["email"], now=now, taken=taken)
+    if p.get("csr"):
+        plan = _plan_requested(p, key_data, cert_data, check_mode, reissue=reissue, issue=issue, key_revoked=key_revoked)
+    else:
+        plan = _plan_leaf(p, key_data, cert_data, check_mode, "client", reissue=reissue, key_revoked=key_revoked,
+                          issue=lambda key: issue(key.public_key()))
     if view is not None and plan.after and plan.after["serial_number"] not in view.known:
         # A new certificate, or one issued before the ledger existed: either way it is recorded.
         plan.ledger = view.record(plan.after, p["name"])
@@ -267,6 +274,38 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
         ledger_after, plan.superseded = _ledger.supersede(current, {p["name"]: plan.after["serial_number"]}, now)
         if plan.superseded:
             plan.ledger = ledger_after
+    return plan
+
+
+def _plan_requested(p, key_data, cert_data, check_mode, reissue, issue, key_revoked):
+    """The certificate of a client who brings their own key: p["csr"] (checked) gives only its public
+    key; no private key is made or kept here. One the control node held from before is removed.
+
+    The same request is re-signed as often as needed (renewal, profile changes), never once its
+    key was revoked: then only a new request (a new key) gets a certificate.
+    """
+    where = p.get("where") or f"clients ({p['name']}).csr"
+    public_key = csr_public_key(load_csr(p["csr"], where), where)
+    plan = Plan()
+    cert = None
+    if cert_data is not None:
+        plan.before = _describe_or_none(cert_data, p["certificate_path"])
+        cert = _existing_certificate(cert_data, p["certificate_path"])
+    if key_revoked(public_key, cert):
+        raise PkiError(f"{where}: the key of this request was revoked, and a revoked key is never certified again;"
+                       f" ask {p['name']} for a new request made with a new key")
+    if cert is None:
+        plan.reason = "missing" if cert_data is None else "unreadable"
+    else:
+        plan.reason = reissue(cert, public_key)
+    if key_data is not None:
+        plan.removals.append(p["private_key_path"])  # made here before the user brought a key
+    if plan.reason is None:
+        plan.after = plan.before
+    elif not check_mode:
+        cert = issue(public_key)
+        plan.writes.append((p["certificate_path"], dump_certificate(cert), cert_mode(p)))
+        plan.after = describe(cert)
     return plan
 
 

@@ -68,20 +68,30 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     plans = []
     view = _ledger.View.of(ledger, others) if ledger is not None else None
     for index, client in enumerate(p["clients"]):
+        if client.get("csr") is not None:
+            if client.get("p12_passphrase") is not None:
+                raise PkiError(f"clients[{index}] ({client['name']}) brings its own key (csr): there is no bundle to"
+                               " protect; remove p12_passphrase")
+            continue
         if client.get("p12_passphrase") == "":
             raise PkiError(f"clients[{index}].p12_passphrase must not be empty: it protects the private key inside"
                            f" the bundles of {client['name']}; leave it out to have one generated")
         if client.get("p12_passphrase") is None and not p.get("passphrases_dir"):
             raise PkiError(f"clients[{index}].p12_passphrase is not set for {client['name']}: set it, or set"
                            " passphrases_dir to keep a generated one")
-    for client in p["clients"]:
+    for index, client in enumerate(p["clients"]):
         files = client_files(p["clients_dir"], client["name"])
-        passphrase, passphrase_writes = _bundle_passphrase(p, client, read, check_mode)
+        own_key = client.get("csr") is not None
+        passphrase, passphrase_writes = (None, []) if own_key else _bundle_passphrase(p, client, read, check_mode)
         cp = {**p, **client, **files, "organization": None, "country": None, "force": False, "mode": None,
-              "common_name": client.get("common_name") or client["name"]}
+              "common_name": client.get("common_name") or client["name"], "where": f"clients[{index}] ({client['name']}).csr"}
         key_data, cert_data = read(files["private_key_path"]), read(files["certificate_path"])
         cert_plan = plan_client(cp, ca, key_data, cert_data, check_mode=check_mode, now=now, ledger=view,
                                 supersede=False, keep_issuer=keep_issuer)
+        if own_key:
+            plans.append(_plan_own_key(p, client["name"], files, cert_plan, cert_data, ca, keep_issuer, trust, read,
+                                       check_mode))
+            continue
         if check_mode and (cert_plan.reason or passphrase is None):
             # Nothing was issued to compare with: everything made from the certificate changes.
             changes = Plan(reason="certificate changed" if cert_plan.reason else "passphrase generated")
@@ -114,6 +124,24 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     return plans, ledger
 
 
+def _plan_own_key(p, name, files, cert_plan, cert_data, ca, keep_issuer, trust, read, check_mode):
+    """A user who brings their own key: a certificate and a kit without any bundle; bundles and a
+    generated passphrase from before are removed (their key is no longer the user's)."""
+    stale = [files["path"], files["compat_path"]] + (
+        [passphrase_path(p["passphrases_dir"], name)] if p.get("passphrases_dir") else [])
+    gone = Plan(removals=[path for path in stale if read(path) is not None])
+    gone.reason = "own key: bundles removed" if gone.removals else None
+    if check_mode and cert_plan.reason:
+        changes = Plan(reason="certificate changed")
+        return ClientPlans(name, cert_plan, gone, Plan(), changes)
+    cert_data = next((data for path, data, _mode in cert_plan.writes if path == files["certificate_path"]), cert_data)
+    cert = load_certificate(cert_data, files["certificate_path"])
+    issuer = keep_issuer if keep_issuer is not None and cert.issuer == keep_issuer.subject else ca[0]
+    kit_plan = plan_kit(p, name, files, cert=cert, cert_data=cert_data, ca_cert=issuer, trust=trust, read=read,
+                        bundles=None)
+    return ClientPlans(name, cert_plan, gone, Plan(), kit_plan)
+
+
 def _bundle_passphrase(p, client, read, check_mode):
     """(passphrase, writes) of a user's bundles: the inventory's, or one generated and kept 0600.
 
@@ -138,20 +166,25 @@ def plan_kit(p, name, files, *, cert, cert_data, ca_cert, bundles, trust, read):
 
     bundles: the bytes of both bundles after the run ({"path": …, "compat_path": …}), None for a
     bundle that check mode would rebuild: what contains it is reported as changing, not rendered.
+    bundles=None: the user brings their own key; the kit is the certificate, ca.crt and README.html.
     trust: the certificate users' devices must trust to reach the server, or None.
     """
     names = {option: os.path.basename(path) for option, path in files.items()}
-    compat = bundles["compat_path"]
+    own_key = bundles is None
+    compat = None if own_key else bundles["compat_path"]
     wanted = {
         "trust_path": None if trust is None else dump_certificate(trust),
-        "readme_path": _kit.readme_html(_kit.readme_facts(name, cert, ca_cert, names, trust, p.get("server_url"))),
-        "mobileconfig_path": _PENDING if compat is None else _kit.mobileconfig(
+        "readme_path": _kit.readme_html(_kit.readme_facts(name, cert, ca_cert, names, trust, p.get("server_url"),
+                                                          own_key=own_key)),
+        "mobileconfig_path": None if own_key else _PENDING if compat is None else _kit.mobileconfig(
             name, compat, names["compat_path"], ca_cert, trust, p.get("server_url")),
         "zip_path": None,
     }
     if p.get("zip"):
-        members = [("certificate_path", cert_data), ("path", bundles["path"]), ("compat_path", compat),
-                   *((option, wanted[option]) for option in ("mobileconfig_path", "trust_path", "readme_path"))]
+        bundled = [] if own_key else [
+            ("path", bundles["path"]), ("compat_path", compat), ("mobileconfig_path", wanted["mobileconfig_path"])]
+        members = [("certificate_path", cert_data), *bundled] + [
+            (option, wanted[option]) for option in ("trust_path", "readme_path")]
         pending = any(data is None or data is _PENDING for option, data in members if option != "trust_path")
         wanted["zip_path"] = _PENDING if pending else _kit.kit_zip(
             [(names[option], data) for option, data in members if data is not None])

@@ -133,6 +133,7 @@ SPECS = {
             "valid_days": {"type": "int", "default": 365},
             "renew_before_days": {"type": "int", "default": 30},
             "p12_passphrase": {"type": "str", "no_log": True},
+            "csr": {"type": "str"},
         }},
         **_KEY, **_OWNERSHIP,
     }},

@@ -118,6 +118,20 @@ options:
           - Left out, a random one of 100 bits is generated once and kept in O(passphrases_dir) (0600); it is
             never returned, printed or put into the kit.
         type: str
+      csr:
+        description:
+          - >-
+            A certificate signing request (PEM) from a user who keeps their key (a token, a TPM, a phone's
+            keystore). Its signature must verify and its key must be EC P-256/P-384/P-521, RSA of 2048 to
+            8192 bits or Ed25519; then only its public key is used. Subject, e-mail and extensions come
+            from this entry and the client profile: what the request asks for (CA:TRUE, serverAuth, other
+            names) is ignored, with a warning naming it.
+          - No private key, no bundle and no Apple profile for such a user (ones from before are removed);
+            the kit is the certificate, C(ca.crt) and a README.html for putting the certificate next to
+            the key. The same request is re-signed on renewal; once its key was revoked, only a new
+            request (a new key) is certified, and the run fails saying so, changing nothing.
+        type: str
+        version_added: "0.3.0"
 """
 
 EXAMPLES = r"""

@@ -10,7 +10,8 @@ from ansible_collections.mtls.nginx.plugins.module_utils import _kit as K
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import generate_key
 from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
 
-FILES = {"path": "alice.p12", "compat_path": "alice-compat.p12", "mobileconfig_path": "alice.mobileconfig"}
+FILES = {"path": "alice.p12", "compat_path": "alice-compat.p12", "mobileconfig_path": "alice.mobileconfig",
+         "certificate_path": "alice.crt"}
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +117,12 @@ def test_zip_is_byte_stable_and_holds_the_members():
             ("alice.p12", zipfile.ZIP_STORED, K.ZIP_DATE), ("README.html", zipfile.ZIP_STORED, K.ZIP_DATE)]
         assert archive.read("alice.p12") == b"\x30\x82bundle"
         assert all(i.external_attr >> 16 == 0o600 for i in archive.infolist())
+
+
+def test_the_readme_of_a_user_with_their_own_key_has_no_bundle_and_the_steps_for_their_key(material):
+    cert, ca, server_ca = material
+    page = K.readme_html(K.readme_facts("alice", cert, ca, FILES, server_ca, "https://www.example.org/", own_key=True)).decode()
+    assert "alice.p12" not in page and "mobileconfig" not in page and "&lt;b" in page
+    for step in ("curl --cert alice.crt --key YOUR.key", "pkcs11-tool --login --write-object alice.crt",
+                 "security import alice.crt", "certreq -accept alice.crt"):
+        assert step in page, step

@@ -956,3 +956,85 @@ def test_an_abandoned_rollover_gives_users_the_current_ca_again(run_module, pki)
     assert again["clients"][0]["reissue_reason"] == "issuer changed"
     assert issuer_cn(pki, "bob")[0] == "CN=Test CA" and issuer_cn(pki, "bob")[1] != issued_by_next[1]
     assert run_module("ca_rollover", {**args, "stage": "none"})["changed"] is False
+
+
+def own_request(key, extensions=()):
+    """A certificate request made outside the collection (as openssl req would), PEM text."""
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes
+    builder = cx509.CertificateSigningRequestBuilder().subject_name(
+        cx509.Name([cx509.NameAttribute(cx509.oid.NameOID.COMMON_NAME, "admin")]))
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_user_who_brings_a_request_gets_a_certificate_for_that_key_and_no_bundle(run_module, pki):
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    run_module("ca_root", ca_args(pki))
+    carol_key = ec.generate_private_key(ec.SECP256R1())
+    asks = [cx509.BasicConstraints(ca=True, path_length=None),
+            cx509.ExtendedKeyUsage([cx509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+            cx509.SubjectAlternativeName([cx509.DNSName("evil.example.org")])]
+    carol = {"name": "carol", "email": "carol@example.org", "csr": own_request(carol_key, asks)}
+    args = clients_args(pki, [carol], passphrases_dir=str(pki / "passphrases"), zip=True)
+    made = converge(run_module, "clients", args, pki)
+    assert "evil.example.org" in str(made.get("warnings")) and "CA:TRUE" in str(made.get("warnings"))
+    assert sorted(os.listdir(pki / "clients/carol")) == ["README.html", "carol.crt", "carol.zip"]
+    cert = X.load_certificate((pki / "clients/carol/carol.crt").read_bytes(), "carol")
+    assert X.public_key_der(cert) == X.public_key_der(carol_key.public_key())
+    assert cert.subject.rfc4514_string() == "CN=carol"  # the inventory's subject, not the request's "admin"
+    assert cert.extensions.get_extension_for_class(cx509.BasicConstraints).value.ca is False
+    assert list(cert.extensions.get_extension_for_class(cx509.ExtendedKeyUsage).value) == [
+        cx509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert [str(n.value) for n in cert.extensions.get_extension_for_class(cx509.SubjectAlternativeName).value] == [
+        "carol@example.org"]
+    assert not (pki / "passphrases/carol.p12-passphrase").exists()
+    # renewal re-signs the same request: same key, new certificate, the old one superseded
+    renewed = run_module("clients", {**args, "clients": [{**carol, "valid_days": 90}]})
+    assert renewed["clients"][0]["reissue_reason"] == "validity changed"
+    assert X.public_key_der(X.load_certificate((pki / "clients/carol/carol.crt").read_bytes(), "c")) == \
+        X.public_key_der(carol_key.public_key())
+    assert len(valid_serials(pki, "carol")) == 1
+    # a new request (a new key) replaces the certificate, the old one superseded
+    new_key = ec.generate_private_key(ec.SECP256R1())
+    carol = {**carol, "valid_days": 90, "csr": own_request(new_key)}
+    replaced = run_module("clients", {**args, "clients": [carol]})
+    assert replaced["clients"][0]["reissue_reason"] == "key changed" and len(valid_serials(pki, "carol")) == 1
+
+
+def test_a_revoked_request_key_needs_a_new_request_and_bad_requests_change_nothing(run_module, pki):
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    run_module("ca_root", ca_args(pki))
+    key = ec.generate_private_key(ec.SECP256R1())
+    carol = {"name": "carol", "csr": own_request(key)}
+    run_module("clients", clients_args(pki, [carol]))
+    run_module("crl", crl_args(pki, [{"name": "carol", "state": "revoked", "revoke_reason": "key_compromise"}]))
+    before = snapshot(pki)
+    again = run_module("clients", clients_args(pki, [carol]))
+    assert again.get("failed") and "the key of this request was revoked" in again["msg"] and "new request" in again["msg"]
+    weak = own_request(rsa.generate_private_key(65537, 1024))
+    der = bytearray(cx509.load_pem_x509_csr(own_request(ec.generate_private_key(ec.SECP256R1())).encode())
+                    .public_bytes(serialization.Encoding.DER))
+    der[-1] ^= 1
+    broken = "-----BEGIN CERTIFICATE REQUEST-----\n" + base64.encodebytes(bytes(der)).decode() + "-----END CERTIFICATE REQUEST-----\n"
+    for csr, fragment in ((weak, "an RSA key of 1024 bits is refused"), (broken, "signature does not verify"),
+                          ("garbage", "is not a PEM certificate request")):
+        refused = run_module("clients", clients_args(pki, [{"name": "carol", "csr": csr}]))
+        assert refused.get("failed") and "clients[0] (carol).csr" in refused["msg"] and fragment in refused["msg"], refused
+    assert snapshot(pki) == before
+    fresh = run_module("clients", clients_args(pki, [{"name": "carol", "csr": own_request(ec.generate_private_key(ec.SECP256R1()))}]))
+    assert fresh["changed"] and fresh["clients"][0]["reissue_reason"] == "revoked"
+
+
+def test_a_user_switching_to_their_own_key_loses_the_key_and_bundles_made_here(run_module, pki):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    run_module("ca_root", ca_args(pki))
+    run_module("clients", clients_args(pki, [{"name": "dave", "p12_passphrase": "dave-p12-secret-passphrase"}]))
+    assert (pki / "clients/dave/dave.key").exists() and (pki / "clients/dave/dave.p12").exists()
+    switched = run_module("clients", clients_args(pki, [{"name": "dave", "csr": own_request(ec.generate_private_key(ec.SECP256R1()))}]))
+    assert switched["clients"][0]["reissue_reason"] == "key changed"
+    assert sorted(os.listdir(pki / "clients/dave")) == ["README.html", "dave.crt"]
+    assert len(valid_serials(pki, "dave")) == 1
