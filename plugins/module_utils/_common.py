@@ -34,3 +34,8 @@ class UnreadableKeyError(PkiError):
 
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def days_until(when, now):
+    """Days from now to when (negative once past), as a float."""
+    return (when - now).total_seconds() / 86400

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, utcnow
+from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, days_until, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import signature_hash
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import BACKDATE, authority_key_identifier, serial_hex
 
@@ -92,4 +92,4 @@ def crl_reissue_reason(crl, ca_cert, wanted, refresh_before_days, now=None):
 def crl_days_left(pem, now=None):
     """Days (negative once expired) until the next update of a PEM CRL."""
     now = now or utcnow()
-    return (crl_next_update(load_crl(pem, "CRL")) - now).total_seconds() / 86400
+    return days_until(crl_next_update(load_crl(pem, "CRL")), now)

@@ -6,19 +6,15 @@ import datetime
 import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
+from ansible_collections.mtls.nginx.plugins.module_utils._common import days_until
 from ansible_collections.mtls.nginx.plugins.module_utils._crl import crl_next_update, load_crl
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import ca_files, pki_paths
+from ansible_collections.mtls.nginx.plugins.module_utils._rollover import archived
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificate, not_after
-
-DAY = 86400.0
 
 
 def _days(when, now):
-    return round((when - now).total_seconds() / DAY, 2)
-
-
-def _parse_time(text):
-    return datetime.datetime.fromisoformat(text)
+    return round(days_until(when, now), 2)
 
 
 def _ca(role, directory, read, now):
@@ -41,12 +37,8 @@ def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
     certificates, and what of it that is still in use ends within within_days (a CRL, which
     lives a month and is replaced a week before its end: within crl_within_days)."""
     paths = pki_paths(pki_dir)
-    try:
-        archived = sorted(listdir(paths["archive_dir"]))
-    except FileNotFoundError:
-        archived = []
     places = [("current", paths["ca_dir"]), ("next", paths["next_ca_dir"])] + [
-        (name.rsplit("-", 1)[-1], os.path.join(paths["archive_dir"], name)) for name in archived]
+        (os.path.basename(directory).rsplit("-", 1)[-1], directory) for directory in archived(paths["archive_dir"], listdir)]
     cas, clients = [], []
     for role, directory in places:
         ca = _ca(role, directory, read, now)
@@ -55,7 +47,7 @@ def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
         cas.append(ca)
         ledger = _ledger.parse(read(ca_files(directory)["ledger"]), ca_files(directory)["ledger"])
         for entry in ledger["certificates"]:
-            end = _parse_time(entry["not_after"])
+            end = datetime.datetime.fromisoformat(entry["not_after"])
             state = entry["status"] if entry["status"] == "revoked" or end > now else "expired"
             clients.append({"name": entry["name"], "state": state, "ca": ca["subject"], "ca_role": role,
                             "serial": entry["serial"], "not_after": entry["not_after"], "days_left": _days(end, now),

@@ -102,11 +102,6 @@ def public_key_der(key):
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def is_public_key(key):
-    """True for a public key (from a certificate request), False for a private key."""
-    return not hasattr(key, "private_bytes")
-
-
 def spki_sha256(key):
     """SHA-256 of the SubjectPublicKeyInfo (lowercase hex): a key's identity in the ledger."""
     return hashlib.sha256(public_key_der(key)).hexdigest()

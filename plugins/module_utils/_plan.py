@@ -26,7 +26,6 @@ from ansible_collections.mtls.nginx.plugins.module_utils._csr import csr_public_
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import (
     dump_private_key,
     generate_key,
-    is_public_key,
     key_errors,
     key_spec_mismatch,
     load_private_key,
@@ -244,10 +243,9 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
                            and public_key_der(cert) == public_key_der(key))
         return "key revoked" if on_disk_revoked or spki_sha256(key) in view.burnt else None
 
-    def reissue(cert, key):
+    def reissue(cert, public_key):
         if view is not None and view.is_revoked(serial_hex(cert.serial_number)):
             return "revoked"
-        public_key = key if is_public_key(key) else key.public_key()
 
         def under(issuer):
             return reissue_reason(cert, public_key, issuer, subject_under(issuer),
@@ -312,7 +310,8 @@ def _plan_requested(p, key_data, cert_data, check_mode, reissue, issue, key_revo
 def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue, key_revoked=None):
     """Key + certificate of a leaf: the key is kept when it is sound, the certificate reissued when needed.
 
-    key_revoked(key, cert or None) names why an existing key must never be certified again, or None.
+    key_revoked(key, cert or None) names why an existing key must never be certified again, or None;
+    reissue(cert, public key) why the certificate must be issued again, or None.
     """
     key_path, cert_path = p["private_key_path"], p["certificate_path"]
     plan = Plan()
@@ -334,7 +333,7 @@ def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue, key_rev
         elif cert is None:
             plan.reason = "unreadable"
         else:
-            plan.reason = reissue(cert, key)
+            plan.reason = reissue(cert, key.public_key())
         if plan.reason is None:
             plan.after = plan.before
         elif check_mode:
@@ -357,9 +356,9 @@ def plan_server(p, key_data, cert_data, check_mode=False, now=None, ca=None):
     dns_names, ip_addresses = p["dns_names"] or [p["common_name"]], p["ip_addresses"] or []
     ca_cert = ca[0] if ca else None
     return _plan_leaf(p, key_data, cert_data, check_mode, "server",
-                      reissue=lambda cert, key: reissue_reason(
-                          cert, key, ca_cert if ca_cert is not None else cert, subject,
-                          server_extensions(key.public_key(), dns_names, ip_addresses, ca_cert),
+                      reissue=lambda cert, public_key: reissue_reason(
+                          cert, public_key, ca_cert if ca_cert is not None else cert, subject,
+                          server_extensions(public_key, dns_names, ip_addresses, ca_cert),
                           p["valid_days"], p["renew_before_days"], now),
                       issue=lambda key: issue_server_certificate(
                           key, subject, dns_names, ip_addresses, p["valid_days"], now, ca))

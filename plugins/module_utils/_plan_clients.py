@@ -97,10 +97,8 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             changes = Plan(reason="certificate changed" if cert_plan.reason else "passphrase generated")
             plans.append(ClientPlans(client["name"], cert_plan, changes, changes, changes))
             continue
-        new = {path: data for path, data, _mode in cert_plan.writes}
-        cert_data = new.get(files["certificate_path"]) or cert_data
-        key_data = new.get(files["private_key_path"]) or key_data
-        cert = load_certificate(cert_data, files["certificate_path"])
+        cert_data, cert, issuer = _certificate_after(cert_plan, files, cert_data, ca, keep_issuer)
+        key_data = next((data for path, data, _mode in cert_plan.writes if path == files["private_key_path"]), key_data)
         key = load_private_key(key_data, None, files["private_key_path"], "private_key_path")[0]
         bundles = {}
         for option, encryption in (("path", p["encryption"]), ("compat_path", "compatible")):
@@ -110,7 +108,6 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             bundle_plan = plan_bundle_of(bp, key, cert, [], bundle_data, check_mode)
             after = bundle_plan.writes[0][1] if bundle_plan.writes else None if bundle_plan.reason else bundle_data
             bundles[option] = (bundle_plan, after)
-        issuer = keep_issuer if keep_issuer is not None and cert.issuer == keep_issuer.subject else ca[0]
         kit_plan = plan_kit(p, client["name"], files, cert=cert, cert_data=cert_data, ca_cert=issuer, trust=trust, read=read,
                             bundles={option: data for option, (_plan, data) in bundles.items()})
         bundles["path"][0].writes[:0] = passphrase_writes
@@ -124,6 +121,15 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     return plans, ledger
 
 
+def _certificate_after(cert_plan, files, cert_data, ca, keep_issuer):
+    """(bytes, certificate, issuer's certificate) of a user's certificate once cert_plan is applied:
+    the issuer is the previous CA's during a rollover for a certificate kept from it, else ca's."""
+    cert_data = next((data for path, data, _mode in cert_plan.writes if path == files["certificate_path"]), cert_data)
+    cert = load_certificate(cert_data, files["certificate_path"])
+    issuer = keep_issuer if keep_issuer is not None and cert.issuer == keep_issuer.subject else ca[0]
+    return cert_data, cert, issuer
+
+
 def _plan_own_key(p, name, files, cert_plan, cert_data, ca, keep_issuer, trust, read, check_mode):
     """A user who brings their own key: a certificate and a kit without any bundle; bundles and a
     generated passphrase from before are removed (their key is no longer the user's)."""
@@ -134,9 +140,7 @@ def _plan_own_key(p, name, files, cert_plan, cert_data, ca, keep_issuer, trust, 
     if check_mode and cert_plan.reason:
         changes = Plan(reason="certificate changed")
         return ClientPlans(name, cert_plan, gone, Plan(), changes)
-    cert_data = next((data for path, data, _mode in cert_plan.writes if path == files["certificate_path"]), cert_data)
-    cert = load_certificate(cert_data, files["certificate_path"])
-    issuer = keep_issuer if keep_issuer is not None and cert.issuer == keep_issuer.subject else ca[0]
+    cert_data, cert, issuer = _certificate_after(cert_plan, files, cert_data, ca, keep_issuer)
     kit_plan = plan_kit(p, name, files, cert=cert, cert_data=cert_data, ca_cert=issuer, trust=trust, read=read,
                         bundles=None)
     return ClientPlans(name, cert_plan, gone, Plan(), kit_plan)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
-from ansible_collections.mtls.nginx.plugins.module_utils._layout import ca_files
+from ansible_collections.mtls.nginx.plugins.module_utils._layout import ca_files, pki_paths
 
 STAGES = ("none", "prepare", "migrate", "retire", "abandon")
 REISSUE = ("on_renewal", "all")
@@ -34,8 +34,15 @@ def stage_errors(stage, reissue, ca, next_ca):
 
 
 def client_cas(pki_dir, stage, reissue="on_renewal"):
-    """What the roles do with the client CAs at a stage, once ca_rollover has run."""
-    current, upcoming = ca_files(os.path.join(pki_dir, "ca")), ca_files(os.path.join(pki_dir, "ca-next"))
+    """What the roles do with the client CAs at a stage, once ca_rollover has run.
+
+    Each CA is its files (_layout.ca_files) and "settings", the inventory variable that describes
+    it: ca/ holds mtls_ca, or mtls_ca_next once retired (until mtls_ca takes its values and the
+    stage goes back to none); ca-next/ holds mtls_ca_next.
+    """
+    paths = pki_paths(pki_dir)
+    current = {**ca_files(paths["ca_dir"]), "settings": "mtls_ca_next" if stage == "retire" else "mtls_ca"}
+    upcoming = {**ca_files(paths["next_ca_dir"]), "settings": "mtls_ca_next"}
     both = stage in ("prepare", "migrate")
     return {
         "issuing": upcoming if stage == "migrate" else current,
@@ -65,10 +72,15 @@ def moves(stage, ca_dir, next_dir, archive_dir, exists, now):
     return []
 
 
-def archived_ledgers(archive_dir, listdir):
-    """The ledgers of every archived CA (their serials and revoked keys stay taken)."""
+def archived(archive_dir, listdir):
+    """The directory of every archived CA (<UTC time>-retired or -abandoned), oldest first."""
     try:
         names = sorted(listdir(archive_dir))
     except FileNotFoundError:
         return []
-    return [ca_files(os.path.join(archive_dir, name))["ledger"] for name in names]
+    return [os.path.join(archive_dir, name) for name in names]
+
+
+def archived_ledgers(archive_dir, listdir):
+    """The ledgers of every archived CA (their serials and revoked keys stay taken)."""
+    return [ca_files(directory)["ledger"] for directory in archived(archive_dir, listdir)]

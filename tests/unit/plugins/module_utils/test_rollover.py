@@ -11,18 +11,20 @@ NOW = datetime.datetime(2026, 11, 28, 7, 0, 0, tzinfo=datetime.timezone.utc)
 CA, NEXT, ARCHIVE = "/pki/ca", "/pki/ca-next", "/pki/archive"
 
 
-@pytest.mark.parametrize("stage, reissue, issuing, trusted, other, keep", [
-    ("none", "on_renewal", "ca", ["ca"], None, None),
-    ("prepare", "on_renewal", "ca", ["ca", "ca-next"], "ca-next", None),
-    ("migrate", "on_renewal", "ca-next", ["ca", "ca-next"], "ca", "/pki/ca/ca.crt"),
-    ("migrate", "all", "ca-next", ["ca", "ca-next"], "ca", None),
-    ("retire", "on_renewal", "ca", ["ca"], None, None),  # ca/ is the former ca-next/ by then
-    ("abandon", "all", "ca", ["ca"], None, None),
+@pytest.mark.parametrize("stage, reissue, issuing, trusted, other, keep, settings", [
+    ("none", "on_renewal", "ca", ["ca"], None, None, ["mtls_ca"]),
+    ("prepare", "on_renewal", "ca", ["ca", "ca-next"], "ca-next", None, ["mtls_ca", "mtls_ca_next"]),
+    ("migrate", "on_renewal", "ca-next", ["ca", "ca-next"], "ca", "/pki/ca/ca.crt", ["mtls_ca", "mtls_ca_next"]),
+    ("migrate", "all", "ca-next", ["ca", "ca-next"], "ca", None, ["mtls_ca", "mtls_ca_next"]),
+    ("retire", "on_renewal", "ca", ["ca"], None, None, ["mtls_ca_next"]),  # ca/ is the former ca-next/ by then
+    ("abandon", "all", "ca", ["ca"], None, None, ["mtls_ca"]),
 ])
-def test_client_cas_by_stage(stage, reissue, issuing, trusted, other, keep):
+def test_client_cas_by_stage(stage, reissue, issuing, trusted, other, keep, settings):
     cas = R.client_cas("/pki", stage, reissue)
     assert os.path.basename(cas["issuing"]["dir"]) == issuing
     assert [os.path.basename(ca["dir"]) for ca in cas["trusted"]] == trusted
+    assert [ca["settings"] for ca in cas["trusted"]] == settings
+    assert cas["issuing"]["settings"] == ("mtls_ca_next" if stage in ("migrate", "retire") else "mtls_ca")
     assert (os.path.basename(cas["other"]["dir"]) if cas["other"] else None) == other
     assert cas["keep_issuer"] == keep
     assert cas["issuing"]["ledger"] == os.path.join(cas["issuing"]["dir"], "ledger.json")
