@@ -252,3 +252,27 @@ def server_errors(server_name, listen_port=443, listen_address="*", upstream="",
         if not (isinstance(value, str) and NGINX_TIME_RE.match(value)):
             errors.append(f"{variable} must be an nginx time such as 1h, 75s or 1h30m, got {value!r}")
     return errors
+
+
+def session_hazard_errors(hazards, listen_port=443, stream_services=None):
+    """What in the host's nginx configuration would let a revoked client resume a session on our ports.
+
+    hazards: the local fact's session_hazards ({context, ports, what, where}; ports None: every
+    server of the context). Only hazards on a port the mTLS server or one of its TCP services
+    listens on matter (the first server on a port holds the session cache and ticket keys of all).
+    """
+    ours = {"http": {listen_port}, "stream": {s.get("listen_port") for s in stream_services or [] if isinstance(s, dict)}}
+    errors = []
+    for hazard in hazards or []:
+        ports = ours.get(hazard.get("context"), set())
+        if not ports or (hazard.get("ports") is not None and not ports & set(hazard["ports"])):
+            continue
+        scope = (f"the {hazard['context']} block, so every server there inherits it" if hazard.get("ports") is None
+                 else f"a server on port {', '.join(str(p) for p in sorted(ports & set(hazard['ports'])))}, which the"
+                      " mTLS server shares: the first server on a port holds the session cache and ticket keys of all")
+        fix = ("remove it" if hazard.get("what") == "ssl_session_ticket_key" else "set ssl_session_cache off there")
+        errors.append(
+            f"{hazard.get('what')} at {hazard.get('where')} ({scope}) keeps TLS sessions across the reload that"
+            f" installs a new CRL, so a revoked client could resume without a certificate check: {fix}"
+            + ("" if hazard.get("ports") is None else ", or give the mTLS server a port of its own"))
+    return errors

@@ -44,3 +44,32 @@ def test_bad_inventory_fails_naming_the_field_and_changes_nothing(host, bad, mes
     assert message in output[0], output[0][-3000:]
     assert pki_state() == pki_before
     assert host.file(SITE).sha256sum == site_before
+
+
+@pytest.mark.parametrize("path, text, message", [
+    ("/etc/nginx/conf.d/00-tickets.conf", "# one key for the fleet\nssl_session_ticket_key /etc/nginx/ticket.key;\n",
+     "ssl_session_ticket_key at /etc/nginx/conf.d/00-tickets.conf:2 (the http block, so every server there inherits it)"),
+    ("/etc/nginx/sites-enabled/zz-other", "server {\n    listen 127.0.0.1:9443;\n    ssl_session_cache shared:OTHER:1m;\n}\n",
+     "ssl_session_cache shared at /etc/nginx/sites-enabled/zz-other:3 (a server on port 9443"),
+    ("/etc/nginx/sites-enabled/zz-other", "server {\n    listen 127.0.0.1:9998;\n    ssl_session_cache shared:OTHER:1m;\n}\n",
+     None),
+])
+def test_settings_that_keep_sessions_across_a_crl_change_stop_the_rollout(host, path, text, message):
+    """A fixed ticket key, or a shared cache on our port, would let a revoked client resume: refused, nothing changed.
+
+    A shared cache of a server on another port is no concern of ours, and the run goes on."""
+    site_before = host.file(SITE).sha256sum
+    pki_before = pki_state()
+    host.run_test("printf '%%s' %s > %s", text, path)
+    try:
+        output = []
+        recap = converge({}, expect_success=message is None, output=output)
+        if message:
+            assert message in output[0], output[0][-3000:]
+            assert "a revoked client could resume" in output[0]
+        else:
+            assert all("changed=0" in line for line in recap), recap
+    finally:
+        host.run_test("rm -f %s", path)
+    assert host.file(SITE).sha256sum == site_before
+    assert pki_state() == pki_before

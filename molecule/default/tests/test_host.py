@@ -1,4 +1,5 @@
 """The managed host's state after site.yml."""
+import json
 import os
 
 import pytest
@@ -15,6 +16,13 @@ def test_nginx_master_process_runs(host):
     pid = host.file("/run/nginx.pid").content_string.strip()
     assert pid.isdigit()
     assert host.file(f"/proc/{pid}/comm").content_string.strip() == "nginx"
+
+
+def test_the_local_fact_reports_nginx_and_no_session_hazard(host):
+    fact = json.loads(host.check_output("/etc/ansible/facts.d/mtls_nginx.fact"))
+    assert host.run("nginx -v").stderr.strip() == f"nginx version: nginx/{fact['nginx_version']}"
+    assert fact["stream_module"] is host.file("/usr/lib/nginx/modules/ngx_stream_module.so").exists
+    assert fact["session_hazards"] == []
 
 
 def test_configuration_passes_nginx_t(host):

@@ -7,6 +7,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._inventory import (
     fleet_errors,
     normalize_clients,
     server_errors,
+    session_hazard_errors,
     short_passphrases,
 )
 
@@ -76,7 +77,8 @@ def test_server_errors(args, fragment):
 
 def test_filters_are_registered():
     assert FilterModule().filters() == {"client_errors": client_errors, "server_errors": server_errors,
-                                        "normalize_clients": normalize_clients, "fleet_errors": fleet_errors}
+                                        "normalize_clients": normalize_clients, "fleet_errors": fleet_errors,
+                                        "session_hazard_errors": session_hazard_errors}
 
 
 @pytest.mark.parametrize("clients, states", [
@@ -255,3 +257,34 @@ REDIS = {"name": "cache", "listen_port": 6380, "upstream": "127.0.0.1:6379", "al
 def test_stream_services_are_checked(services, fragment):
     errors = server_errors("www.example.org", 443, clients=[{"name": "alice"}, {"name": "bob"}], stream_services=services)
     assert (errors == []) if fragment is None else any(fragment in error for error in errors), errors
+
+
+KEY_IN_HTTP = {"context": "http", "ports": None, "what": "ssl_session_ticket_key", "where": "/etc/nginx/nginx.conf:20"}
+CACHE_ON_443 = {"context": "http", "ports": [80, 443], "what": "ssl_session_cache shared",
+                "where": "/etc/nginx/sites-enabled/default:3"}
+KEY_IN_STREAM_SERVER = {"context": "stream", "ports": [6380], "what": "ssl_session_ticket_key", "where": "/etc/nginx/s.conf:4"}
+CACHE = {"name": "cache", "listen_port": 6380, "upstream": "127.0.0.1:6379"}
+
+
+@pytest.mark.parametrize("hazards, port, services, expected", [
+    ([], 443, None, []),
+    (None, 443, None, []),
+    ([KEY_IN_HTTP], 9443, None,
+     ["ssl_session_ticket_key at /etc/nginx/nginx.conf:20 (the http block, so every server there inherits it) keeps"
+      " TLS sessions across the reload that installs a new CRL, so a revoked client could resume without a certificate"
+      " check: remove it"]),
+    ([CACHE_ON_443], 443, None,
+     ["ssl_session_cache shared at /etc/nginx/sites-enabled/default:3 (a server on port 443, which the mTLS server"
+      " shares: the first server on a port holds the session cache and ticket keys of all) keeps TLS sessions across"
+      " the reload that installs a new CRL, so a revoked client could resume without a certificate check: set"
+      " ssl_session_cache off there, or give the mTLS server a port of its own"]),
+    ([CACHE_ON_443], 8443, None, []),  # another port: not ours
+    ([KEY_IN_STREAM_SERVER], 443, None, []),  # no TCP services: the stream block is not ours
+    ([KEY_IN_STREAM_SERVER], 443, [CACHE], ["ssl_session_ticket_key at /etc/nginx/s.conf:4 (a server on port 6380"]),
+    ([dict(KEY_IN_HTTP, context="stream")], 443, [CACHE], ["(the stream block, so every server there inherits it)"]),
+])
+def test_session_hazard_errors(hazards, port, services, expected):
+    errors = session_hazard_errors(hazards, port, services)
+    assert len(errors) == len(expected)
+    for error, start in zip(errors, expected):
+        assert start in error

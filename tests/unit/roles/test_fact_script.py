@@ -1,0 +1,80 @@
+"""The server role's local fact script: how it reads nginx's configuration for session hazards."""
+import importlib.machinery
+import importlib.util
+import os
+
+import pytest
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "server", "files", "mtls_nginx.fact")
+_loader = importlib.machinery.SourceFileLoader("mtls_nginx_fact", SCRIPT)
+_spec = importlib.util.spec_from_loader("mtls_nginx_fact", _loader)
+fact = importlib.util.module_from_spec(_spec)
+_loader.exec_module(fact)
+
+
+def hazards(files, main="/etc/nginx/nginx.conf"):
+    """session_hazards of a configuration given as {path: text}; includes are matched against the paths."""
+    def read(pattern):
+        import fnmatch
+        pattern = pattern if pattern.startswith("/") else "/etc/nginx/" + pattern
+        return [(path, files[path]) for path in sorted(files) if fnmatch.fnmatch(path, pattern)]
+    return fact.session_hazards(fact.parse(files[main], main, read))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("server a;", [("server", ["a"])]),
+    ("listen \"127.0.0.1:443\" ssl;# comment ; {\n", [("listen", ["127.0.0.1:443", "ssl"])]),
+    ("return 200 'a;b}{';", [("return", ["200", "a;b}{"])]),
+    ("set $x \"say \\\"hi\\\"\";", [("set", ["$x", 'say "hi"'])]),
+    ("proxy_pass http://${host}x;", [("proxy_pass", ["http://${host}x"])]),
+    ("a#b c;", [("a#b", ["c"])]),
+])
+def test_tokens_as_nginx_reads_them(text, expected):
+    assert [(name, args) for name, args, _children, _where in fact.parse(text, "f", lambda _p: [])] == expected
+
+
+@pytest.mark.parametrize("address, port", [
+    ("443", 443), ("127.0.0.1:8443", 8443), ("[::]:9443", 9443), ("[::1]", 80), ("*:10443", 10443),
+    ("localhost", 80), ("example.org:8080", 8080), ("unix:/run/nginx.sock", None),
+])
+def test_listen_ports(address, port):
+    assert fact.listen_port(address) == port
+
+
+OURS = "server {\n listen 127.0.0.1:9443 ssl;\n ssl_session_cache off;\n ssl_session_tickets on;\n}\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    # Debian's stock layout with our server: nothing.
+    ({"/etc/nginx/nginx.conf": "events {}\nhttp {\n include /etc/nginx/conf.d/*.conf;\n}\n",
+      "/etc/nginx/conf.d/mtls-nginx.conf": OURS}, []),
+    # A ticket key in the http block: every server inherits it, on every port.
+    ({"/etc/nginx/nginx.conf": "http {\n ssl_session_ticket_key /etc/nginx/t.key;\n include conf.d/*.conf;\n}\n",
+      "/etc/nginx/conf.d/mtls-nginx.conf": OURS},
+     [{"context": "http", "ports": None, "what": "ssl_session_ticket_key", "where": "/etc/nginx/nginx.conf:2"}]),
+    # ... also when it comes from an included file, at the http level.
+    ({"/etc/nginx/nginx.conf": "http {\n include conf.d/*.conf;\n}\n",
+      "/etc/nginx/conf.d/00-tickets.conf": "# shared keys\nssl_session_ticket_key /k;\n",
+      "/etc/nginx/conf.d/mtls-nginx.conf": OURS},
+     [{"context": "http", "ports": None, "what": "ssl_session_ticket_key", "where": "/etc/nginx/conf.d/00-tickets.conf:2"}]),
+    # A shared cache in the http block: inherited by a server without its own setting, not by ours.
+    ({"/etc/nginx/nginx.conf": "http {\n ssl_session_cache shared:SSL:10m;\n include sites-enabled/*;\n}\n",
+      "/etc/nginx/sites-enabled/default": "server {\n listen 80 default_server;\n listen [::]:443 ssl;\n}\n" + OURS},
+     [{"context": "http", "ports": [80, 443], "what": "ssl_session_cache shared", "where": "/etc/nginx/nginx.conf:2"}]),
+    # A server's own shared cache and ticket key; a server without listen is on port 80; builtin is per process.
+    ({"/etc/nginx/nginx.conf": "http {\n server {\n  listen 9443;\n  ssl_session_cache builtin shared:X:1m;\n"
+                               "  ssl_session_ticket_key k;\n }\n server { ssl_session_cache builtin:1000; }\n}\n"},
+     [{"context": "http", "ports": [9443], "what": "ssl_session_ticket_key", "where": "/etc/nginx/nginx.conf:5"},
+      {"context": "http", "ports": [9443], "what": "ssl_session_cache shared", "where": "/etc/nginx/nginx.conf:4"}]),
+    # The stream block is read the same way; directives in comments and strings are not directives.
+    ({"/etc/nginx/nginx.conf": "# ssl_session_ticket_key /k;\nstream {\n server { listen 6380 ssl; }\n"
+                               " ssl_session_cache shared:S:1m;\n}\nhttp { return 200 'ssl_session_ticket_key x;'; }\n"},
+     [{"context": "stream", "ports": [6380], "what": "ssl_session_cache shared", "where": "/etc/nginx/nginx.conf:4"}]),
+])
+def test_session_hazards(files, expected):
+    assert hazards(files) == expected
+
+
+def test_include_cycles_end():
+    files = {"/etc/nginx/nginx.conf": "include nginx.conf;\nhttp { ssl_session_ticket_key k; }\n"}
+    assert len(hazards(files)) == fact.MAX_INCLUDE_DEPTH + 1
