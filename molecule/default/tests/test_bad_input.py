@@ -49,15 +49,17 @@ def test_bad_inventory_fails_naming_the_field_and_changes_nothing(host, bad, mes
 @pytest.mark.parametrize("path, text, message", [
     ("/etc/nginx/conf.d/00-tickets.conf", "# one key for the fleet\nssl_session_ticket_key /etc/nginx/ticket.key;\n",
      "ssl_session_ticket_key at /etc/nginx/conf.d/00-tickets.conf:2 (the http block, so every server there inherits it)"),
-    ("/etc/nginx/sites-enabled/zz-other", "server {\n    listen 127.0.0.1:9443;\n    ssl_session_cache shared:OTHER:1m;\n}\n",
-     "ssl_session_cache shared at /etc/nginx/sites-enabled/zz-other:3 (a server on port 9443"),
-    ("/etc/nginx/sites-enabled/zz-other", "server {\n    listen 127.0.0.1:9998;\n    ssl_session_cache shared:OTHER:1m;\n}\n",
+    ("/etc/nginx/sites-enabled/zz-other", "server {{\n    listen 127.0.0.1:{port};\n    ssl_session_cache shared:OTHER:1m;\n}}\n",
+     "ssl_session_cache shared at /etc/nginx/sites-enabled/zz-other:3 (a server on port {port}"),
+    ("/etc/nginx/sites-enabled/zz-other", "server {{\n    listen 127.0.0.1:9998;\n    ssl_session_cache shared:OTHER:1m;\n}}\n",
      None),
 ])
-def test_settings_that_keep_sessions_across_a_crl_change_stop_the_rollout(host, path, text, message):
+def test_settings_that_keep_sessions_across_a_crl_change_stop_the_rollout(host, inventory, path, text, message):
     """A fixed ticket key, or a shared cache on our port, would let a revoked client resume: refused, nothing changed.
 
     A shared cache of a server on another port is no concern of ours, and the run goes on."""
+    port = inventory["mtls_listen_port"]
+    text, message = text.format(port=port), message and message.format(port=port)
     site_before = host.file(SITE).sha256sum
     pki_before = pki_state()
     host.run_test("printf '%%s' %s > %s", text, path)
