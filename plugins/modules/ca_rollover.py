@@ -24,13 +24,15 @@ description:
     by mistake must not undo it.
   - Nothing is ever deleted. Idempotent; renames within one filesystem.
 author: mtls.nginx maintainers (@mtls-nginx)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
 options:
   stage:
     description: The rollover's stage.

@@ -26,14 +26,16 @@ description:
     these paths exist?) and RV(process_running) (is the process in O(process.pid_file) alive?).
   - Needs nothing on the host but Python; no content is returned, and a diff shows content only for files with O(files[].diff).
 author: mtls.nginx maintainers (@mtls-nginx)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The diff lists the paths that change; it shows content only for files with O(files[].diff).
+  platform:
+    platforms: posix
 options:
   directories:
     description: Directories to create (with missing parents) or fix.

@@ -21,13 +21,15 @@ description:
     a week before its end, so one this close means the daily refresh is not running).
   - Changes nothing; the same in check mode. On the control node it runs in the controller process.
 author: mtls.nginx maintainers (@mtls-nginx)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 options:
   pki_dir:
     description: The PKI directory (the pki role's C(mtls_pki_dir)).

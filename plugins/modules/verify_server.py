@@ -18,14 +18,16 @@ description:
     Changes nothing. On the control node (C(delegate_to: localhost)) it runs in the controller
     process, with no Python started per request; the server role's verify entry point uses it.
 author: mtls.nginx maintainers (@mtls-nginx)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The requests are sent in check mode too; they change nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 options:
   url:
     description: The https:// URL of the server.
