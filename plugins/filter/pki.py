@@ -27,11 +27,7 @@ def pki_paths(pki_dir, server_name=None, client=None):
 def valid_certificates(ledger_path):
     """The ledger's valid certificates ([{serial, name, fingerprint_sha256, ...}]); fails on a missing ledger."""
     try:
-        data = _files.read_bytes(ledger_path)
-        if data is None:
-            raise MtlsError(f"{ledger_path} does not exist: run the mtls.nginx.pki role (playbooks/site.yml)"
-                            " before the server role, with the same mtls_pki_dir")
-        return _ledger.valid(_ledger.parse(data, ledger_path))
+        return _ledger.valid(_ledger.parse(_read(ledger_path), ledger_path))
     except MtlsError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
@@ -65,9 +61,11 @@ def node_exporter_textfile(client_cas, server_certificate, server_name):
 
 
 def _read(path):
+    """A file of the control node's PKI, which the pki role must have written."""
     data = _files.read_bytes(path)
     if data is None:
-        raise MtlsError(f"{path} does not exist: run the mtls.nginx.pki role (playbooks/site.yml) first")
+        raise MtlsError(f"{path} does not exist: run the mtls.nginx.pki role (playbooks/site.yml) before the"
+                        " server role, with the same mtls_pki_dir")
     return data
 
 

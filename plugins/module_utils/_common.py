@@ -39,3 +39,8 @@ def utcnow():
 def days_until(when, now):
     """Days from now to when (negative once past), as a float."""
     return (when - now).total_seconds() / 86400
+
+
+def days_left(when, now):
+    """days_until rounded to two places, as reports show it."""
+    return round(days_until(when, now), 2)

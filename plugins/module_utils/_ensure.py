@@ -14,7 +14,7 @@ import os
 from ansible_collections.mtls.nginx.plugins.module_utils import _csr, _files, _https, _info, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan_clients as plan_clients
-from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError, days_until, utcnow
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError, days_left, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors, fleet_errors, short_passphrases
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path, server_files
 from ansible_collections.mtls.nginx.plugins.module_utils._specs import BUNDLE_INPUTS
@@ -72,7 +72,7 @@ def ca_root(p, check_mode, diff):
     the_plan = plan.plan_ca(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode, now=now)
     result = _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
     if "not_after" in result:
-        result["days_left"] = round(days_until(datetime.datetime.fromisoformat(result["not_after"]), now), 2)
+        result["days_left"] = days_left(datetime.datetime.fromisoformat(result["not_after"]), now)
     return result
 
 

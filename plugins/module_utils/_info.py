@@ -6,15 +6,11 @@ import datetime
 import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
-from ansible_collections.mtls.nginx.plugins.module_utils._common import days_until
+from ansible_collections.mtls.nginx.plugins.module_utils._common import days_left
 from ansible_collections.mtls.nginx.plugins.module_utils._crl import crl_next_update, load_crl
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import ca_files, pki_paths
 from ansible_collections.mtls.nginx.plugins.module_utils._rollover import archived
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificate, not_after
-
-
-def _days(when, now):
-    return round(days_until(when, now), 2)
 
 
 def _ca(role, directory, read, now):
@@ -27,9 +23,9 @@ def _ca(role, directory, read, now):
     crl_data = read(files["crl"])
     next_update = crl_next_update(load_crl(crl_data, files["crl"])) if crl_data is not None else None
     return {"role": role, "dir": directory, "subject": cert.subject.rfc4514_string(),
-            "not_after": not_after(cert).isoformat(), "days_left": _days(not_after(cert), now),
+            "not_after": not_after(cert).isoformat(), "days_left": days_left(not_after(cert), now),
             "crl_next_update": next_update.isoformat() if next_update else None,
-            "crl_days_left": _days(next_update, now) if next_update else None}
+            "crl_days_left": days_left(next_update, now) if next_update else None}
 
 
 def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
@@ -50,7 +46,7 @@ def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
             end = datetime.datetime.fromisoformat(entry["not_after"])
             state = entry["status"] if entry["status"] == "revoked" or end > now else "expired"
             clients.append({"name": entry["name"], "state": state, "ca": ca["subject"], "ca_role": role,
-                            "serial": entry["serial"], "not_after": entry["not_after"], "days_left": _days(end, now),
+                            "serial": entry["serial"], "not_after": entry["not_after"], "days_left": days_left(end, now),
                             "revoked_reason": entry["reason"]})
     try:
         server_files = sorted(name for name in listdir(paths["server_dir"]) if name.endswith(".crt"))
@@ -61,7 +57,7 @@ def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
         path = os.path.join(paths["server_dir"], name)
         cert = load_certificate(read(path), path)
         servers.append({"name": "server CA" if name == "ca.crt" else name[:-4], "subject": cert.subject.rfc4514_string(),
-                        "not_after": not_after(cert).isoformat(), "days_left": _days(not_after(cert), now)})
+                        "not_after": not_after(cert).isoformat(), "days_left": days_left(not_after(cert), now)})
     in_use = [ca for ca in cas if ca["role"] in ("current", "next")]
     expiring = {
         "cas": [ca["subject"] for ca in in_use if ca["days_left"] <= within_days],

@@ -6,6 +6,7 @@ No third-party imports, so the specs load even where cryptography is missing.
 from __future__ import annotations
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, KEY_TYPES, REVOKE_REASONS
+from ansible_collections.mtls.nginx.plugins.module_utils._rollover import STAGES
 
 _OWNERSHIP = {"owner": {"type": "str"}, "group": {"type": "str"}}
 _KEY = {"key_type": {"type": "str", "default": "ec", "choices": list(KEY_TYPES)}, "key_size": {"type": "int"}}
@@ -24,7 +25,7 @@ SPECS = {
         "crl_expiring_within_days": {"type": "int", "default": 3},
     }},
     "ca_rollover": {"argument_spec": {
-        "stage": {"type": "str", "required": True, "choices": ["none", "prepare", "migrate", "retire", "abandon"]},
+        "stage": {"type": "str", "required": True, "choices": list(STAGES)},
         "ca_dir": {"type": "path", "required": True},
         "next_ca_dir": {"type": "path", "required": True},
         "archive_dir": {"type": "path", "required": True},
