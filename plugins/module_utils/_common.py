@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 
 KEY_TYPES = ("ec", "rsa", "ed25519")
 ENCRYPTIONS = ("modern", "compatible")
@@ -44,3 +45,11 @@ def days_until(when, now):
 def days_left(when, now):
     """days_until rounded to two places, as reports show it."""
     return round(days_until(when, now), 2)
+
+
+def printable(text):
+    """text with every control, format, separator or unassigned character escaped (\\x1b, \\u202e),
+    spaces apart: a value from a certificate or request cannot move a terminal's cursor, colour
+    it, or reorder or forge the lines a run prints."""
+    return "".join(char if char == " " or not unicodedata.category(char).startswith(("C", "Z"))
+                   else char.encode("unicode_escape").decode("ascii") for char in str(text))

@@ -8,7 +8,7 @@ certificate come from the inventory and our profile; what the request asks for i
 """
 from __future__ import annotations
 
-from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError
+from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, printable
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import MAX_RSA_KEY_SIZE, MIN_RSA_KEY_SIZE
 
 try:
@@ -25,16 +25,29 @@ def load_csr(pem, where):
     data = pem.encode() if isinstance(pem, str) else pem
     try:
         return x509.load_pem_x509_csr(data)
+    except x509.InvalidVersion as exc:
+        raise PkiError(f"{where}: {printable(exc)} (a request is version 1, encoded 0); ask for a new request") from None
     except ValueError:
         raise PkiError(f"{where} is not a PEM certificate request (-----BEGIN CERTIFICATE REQUEST-----);"
                        " make one with: openssl req -new -key <your key> -out request.csr") from None
 
 
+def checked_request(pem, where):
+    """(public key, what the request asks for that is ignored), once every part of the request was
+    read and checked: a request that fails here fails the run before anything is written."""
+    csr = load_csr(pem, where)
+    return csr_public_key(csr, where), ignored_requests(csr, where)
+
+
 def csr_public_key(csr, where):
     """The request's public key, once its signature verifies and the key meets the policy."""
-    if not csr.is_signature_valid:
+    try:
+        key = csr.public_key()
+        verified = csr.is_signature_valid
+    except (ValueError, TypeError, x509.UnsupportedGeneralNameType) as exc:
+        raise PkiError(f"{where}: its public key cannot be read ({printable(exc)}); ask for a new request") from None
+    if not verified:
         raise PkiError(f"{where}: the request's signature does not verify (it was altered or damaged); ask for a new one")
-    key = csr.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         if not MIN_RSA_KEY_SIZE <= key.key_size <= MAX_RSA_KEY_SIZE:
             raise PkiError(f"{where}: an RSA key of {key.key_size} bits is refused; RSA keys must have"
@@ -49,10 +62,15 @@ def csr_public_key(csr, where):
     return key
 
 
-def ignored_requests(csr):
-    """What the request asks for that the certificate will not carry: subject and extensions, named."""
-    asked = [f"subject {csr.subject.rfc4514_string()}"] if len(csr.subject) else []
-    for extension in csr.extensions:
+def ignored_requests(csr, where):
+    """What the request asks for that the certificate will not carry: subject and extensions, named
+    (non-printable characters escaped: the names end up in what the run prints)."""
+    try:
+        asked = [f"subject {csr.subject.rfc4514_string()}"] if len(csr.subject) else []
+        extensions = list(csr.extensions)
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        raise PkiError(f"{where}: its subject or extensions cannot be read ({printable(exc)}); ask for a new request") from None
+    for extension in extensions:
         value = extension.value
         if isinstance(value, x509.BasicConstraints):
             asked.append(f"basicConstraints CA:{str(value.ca).upper()}")
@@ -62,4 +80,4 @@ def ignored_requests(csr):
             asked.append("subjectAltName " + ",".join(str(name.value) for name in value))
         else:
             asked.append(extension.oid._name)
-    return asked
+    return [printable(each) for each in asked]

@@ -11,11 +11,12 @@ import contextlib
 import datetime
 import os
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _csr, _files, _https, _info, _ledger, _rollover
+from ansible_collections.mtls.nginx.plugins.module_utils import _files, _https, _info, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan_clients as plan_clients
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError, days_left, utcnow
-from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors, fleet_errors, short_passphrases
+from ansible_collections.mtls.nginx.plugins.module_utils import _layout
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import client_name_errors, fleet_errors, name_error, short_passphrases
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path, server_files
 from ansible_collections.mtls.nginx.plugins.module_utils._specs import BUNDLE_INPUTS
 
@@ -69,8 +70,10 @@ def _apply_own_dirs(p, the_plan, managed, check_mode, diff):
 
 def ca_root(p, check_mode, diff):
     now = utcnow()
-    the_plan = plan.plan_ca(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode, now=now)
+    key_data = read(p["private_key_path"])
+    the_plan = plan.plan_ca(p, key_data, read(p["certificate_path"]), check_mode, now=now)
     result = _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
+    result["created"] = the_plan.reason in ("missing", "forced") and (p["force"] or key_data is None)
     if "not_after" in result:
         result["days_left"] = days_left(datetime.datetime.fromisoformat(result["not_after"]), now)
     return result
@@ -110,7 +113,13 @@ def client_cert(p, check_mode, diff):
     if p["state"] == "absent":
         return _remove([p["private_key_path"], p["certificate_path"]], check_mode, diff)
     managed = _leaf_files(p)
-    p = {**p, "name": p["name"] or os.path.splitext(os.path.basename(p["certificate_path"]))[0]}
+    name = p["name"] or os.path.splitext(os.path.basename(p["certificate_path"]))[0]
+    error = name_error(name, "name" if p["name"] else f"name (from certificate_path {p['certificate_path']})")
+    if error:
+        raise MtlsError(error)
+    # Every signature of the client CA is recorded, so that its CRL can revoke it.
+    ledger_path = p["ledger_path"] or _layout.ca_files(os.path.dirname(os.path.abspath(p["ca_certificate_path"])))["ledger"]
+    p = {**p, "name": name, "ledger_path": ledger_path}
     with _ledger_lock(p["ledger_path"]):
         ledger = _load_ledger(p)
         the_plan = plan.plan_client(p, _load_ca(p), read(p["private_key_path"]), read(p["certificate_path"]),
@@ -130,10 +139,15 @@ def pkcs12_bundle(p, check_mode, diff):
     return _apply(p, the_plan, {p["path"]: plan.BUNDLE_MODE}, check_mode, diff)
 
 
+def _other_ledgers(p):
+    return [_ledger.parse(read(path), path) for path in p["other_ledger_paths"]]
+
+
 def crl(p, check_mode, diff):
     with _ledger_lock(p["ledger_path"]):
         the_plan = plan.plan_crl(p, *(read(p[option]) for option in (
-            "ca_certificate_path", "ca_private_key_path", "ledger_path", "path")), check_mode=check_mode)
+            "ca_certificate_path", "ca_private_key_path", "ledger_path", "path")), check_mode=check_mode,
+            others=_other_ledgers(p))
         result = _apply(p, the_plan, {p["path"]: plan.CRL_MODE}, check_mode, diff)
     return {**result, "newly_revoked": the_plan.newly_revoked}
 
@@ -145,11 +159,12 @@ def clients(p, check_mode, diff):
     trust = _load_trust(p, check_mode)
     with _ledger_lock(p["ledger_path"]):
         ledger = _load_ledger(p)
-        others = [_ledger.parse(read(path), path) for path in p["other_ledger_paths"]]
         plans, new_ledger = plan_clients.plan_clients(p, _load_ca(p), read, check_mode, ledger=ledger, trust=trust,
-                                                      others=others, keep_issuer=_load_keep_issuer(p))
+                                                      others=_other_ledgers(p), keep_issuer=_load_keep_issuer(p))
         result = _apply_clients(p, plans, new_ledger if new_ledger != ledger else None, check_mode, diff)
-    warnings = _ignored_requests(p["clients"], result["clients"])
+    warnings = [f"clients: the request of {user.name} asks for {'; '.join(user.certificate.ignored)}: ignored, the"
+                " certificate carries the inventory's subject and e-mail and the client profile only"
+                for user in plans if user.certificate.reason and user.certificate.ignored]
     short = short_passphrases(p["clients"])
     if short:
         warnings.append(
@@ -160,19 +175,6 @@ def clients(p, check_mode, diff):
     if warnings:
         result["warnings"] = warnings
     return result
-
-
-def _ignored_requests(clients, report):
-    """What the requests of users certified in this run asked for that their certificates do not carry."""
-    issued = {entry["name"] for entry in report if entry.get("reissue_reason")}
-    warnings = []
-    for client in clients:
-        if client.get("csr") and client["name"] in issued:
-            asked = _csr.ignored_requests(_csr.load_csr(client["csr"], f"{client['name']}.csr"))
-            if asked:
-                warnings.append(f"clients: the request of {client['name']} asks for {'; '.join(asked)}: ignored, the"
-                                " certificate carries the inventory's subject and e-mail and the client profile only")
-    return warnings
 
 
 def _load_keep_issuer(p):

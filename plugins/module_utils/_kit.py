@@ -7,6 +7,7 @@ says changed. No passphrase ever reaches these files: the bundles carry the key,
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 import html
 import io
@@ -106,11 +107,12 @@ def kit_zip(members):
     return buffer.getvalue()
 
 
-def readme_facts(name, cert, ca_cert, files, trust=None, server_url=None, own_key=False):
+def readme_facts(name, cert, ca_cert, files, trust=None, server_url=None, own_key=False, previous_until=None):
     """What README.html shows, as plain values (readme_html escapes them).
 
     files: the kit's file names by option ("path", "compat_path", "mobileconfig_path",
     "certificate_path"). own_key: the user brought their own key (a CSR): no bundle in the kit.
+    previous_until: when the certificate this one renewed (same key, still valid) ends, or None.
     """
     return {
         "name": name,
@@ -124,6 +126,8 @@ def readme_facts(name, cert, ca_cert, files, trust=None, server_url=None, own_ke
         "files": {key: files[key] for key in ("path", "compat_path", "mobileconfig_path", "certificate_path")},
         "trust_fingerprint": fingerprint(trust) if trust is not None else "",
         "own_key": own_key,
+        "previous_until": (datetime.datetime.fromisoformat(previous_until).strftime("%Y-%m-%d %H:%M UTC")
+                           if previous_until else ""),
     }
 
 
@@ -192,7 +196,10 @@ def readme_html(facts):
 
 
 def _certificate_table(f):
-    return ["<h2>Your certificate</h2><table>",
+    renewal = [f"<p><strong>This kit renews your certificate.</strong> Install the new kit: the certificate you"
+               f" have now keeps working until <code>{f['previous_until']}</code> and stops then.</p>"
+               ] if f.get("previous_until") else []
+    return ["<h2>Your certificate</h2>", *renewal, "<table>",
             *(f"<tr><th>{label}</th><td><code>{f[key]}</code></td></tr>" for label, key in (
                 ("Subject", "subject"), ("Issued by", "issuer"), ("Serial number", "serial"),
                 ("SHA-256 fingerprint", "fingerprint"), ("Valid from", "not_before"), ("Valid until", "not_after"))),

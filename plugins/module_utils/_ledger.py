@@ -84,72 +84,128 @@ def is_revoked(known, serial):
 
 @dataclasses.dataclass
 class View:
-    """A ledger with what planning many clients looks up in it: the serial index and the burnt keys.
+    """A ledger with what planning many clients looks up in it: the serial index, the burnt keys and
+    the name each key belongs to.
 
     record() replaces .ledger with a new ledger (entries are never changed in place) and keeps
-    the index current; the burnt keys are those of the ledger the run started from.
+    the index and owners current; the burnt keys are those of the ledgers the run started from.
     """
     ledger: dict
     known: dict
-    burnt: set
+    burnt: dict
+    owners: dict
 
     @classmethod
     def of(cls, ledger, others=()):
         """others: the ledgers of the PKI's other CAs (the next, the previous, archived ones): their
         serials are taken and their burnt keys burnt here too; only ledger itself is recorded in."""
-        combined = {"certificates": [entry for each in (ledger, *others) for entry in each["certificates"]]}
-        return cls(ledger, index(combined), burnt_keys(combined))
+        combined = combine(ledger, others)
+        return cls(ledger, index(combined), burnt_keys(combined), key_owners(combined))
 
     def is_revoked(self, serial):
         return is_revoked(self.known, serial)
 
     def record(self, info, name):
         self.ledger = record(self.ledger, info, name, self.known)
+        self.owners.setdefault(info["spki_sha256"], name)
         return self.ledger
 
 
-def burnt_keys(ledger):
-    """SPKI hashes of every key that was revoked and holds no valid certificate: never certified again.
+def combine(ledger, others=()):
+    """One ledger-shaped view of every entry of ledger and others (for look-ups, never written)."""
+    return {"certificates": [entry for each in (ledger, *others) for entry in each["certificates"]]}
 
-    A renewal with the same key supersedes the old certificate but leaves the key valid in the
-    new one; revoking a user (or rekeying) leaves the key with revoked certificates only.
-    Entries written before the ledger kept key hashes have none; for those the certificate on
-    disk is checked instead (see _plan.plan_client).
+
+def _when(entry, field):
+    return datetime.datetime.fromisoformat(entry[field])
+
+
+def burnt_keys(ledger):
+    """{SPKI hash: reason} of every key that a revocation touched: never certified again, under any name.
+
+    Expired and archived entries change nothing: once any certificate of a key is revoked, the key
+    is burnt. One exception, for ledgers written before a same-key renewal left the previous
+    certificate valid: an entry revoked as superseded while a later certificate of the same name
+    and key stayed valid was such a renewal, not a key change, and burns nothing. Entries written
+    before the ledger kept key hashes have none; for those the certificate on disk is checked
+    instead (see _plan.plan_client). The reason is the first revocation's other than superseded.
     """
-    revoked, in_use = set(), set()
+    renewed = {}  # (name, key) -> not_before of the latest valid certificate
+    for entry in ledger["certificates"]:
+        if entry["status"] == "valid" and entry.get("spki_sha256"):
+            slot = (entry["name"], entry["spki_sha256"])
+            renewed[slot] = max(renewed.get(slot, _when(entry, "not_before")), _when(entry, "not_before"))
+    burnt = {}
+    for entry in ledger["certificates"]:
+        key = entry.get("spki_sha256")
+        if entry["status"] != "revoked" or not key:
+            continue
+        later = renewed.get((entry["name"], key))
+        if entry["reason"] == SUPERSEDED_REASON and later is not None and later >= _when(entry, "not_before"):
+            continue
+        if burnt.get(key) in (None, SUPERSEDED_REASON):
+            burnt[key] = entry["reason"] or "unspecified"
+    return burnt
+
+
+def key_owners(ledger):
+    """{SPKI hash: name}: the name a key was first certified for (a key is certified for one name only)."""
+    owners = {}
     for entry in ledger["certificates"]:
         if entry.get("spki_sha256"):
-            (revoked if entry["status"] == "revoked" else in_use).add(entry["spki_sha256"])
-    return revoked - in_use
+            owners.setdefault(entry["spki_sha256"], entry["name"])
+    return owners
 
 
-def superseded(ledger, current, now):
-    """(serial, name, "superseded") for every unexpired valid certificate that current replaces.
+def stale(ledger, now, others=()):
+    """(serial, name, "superseded") for every unexpired valid certificate in ledger whose key is no
+    longer its name's: the name's newest valid certificate, in ledger or others, has another key.
 
-    current: {name: serial of the one certificate that name holds after the run}. Each name keeps
-    at most one valid certificate, whatever replaced the others (expiry, profile, key, rekey).
+    A renewal with the same key leaves the previous certificate valid until it ends (the user's
+    devices still hold it); a new key (rekey, reinstatement, a new request) revokes every
+    certificate of the old one, in every ledger the servers trust, at once.
     """
+    newest = {}
+    for entry in combine(ledger, others)["certificates"]:
+        if entry["status"] == "valid" and entry.get("spki_sha256"):
+            held = newest.get(entry["name"])
+            if held is None or _when(entry, "not_before") >= _when(held, "not_before"):
+                newest[entry["name"]] = entry
     return [(entry["serial"], entry["name"], SUPERSEDED_REASON) for entry in ledger["certificates"]
-            if entry["name"] in current and entry["serial"] != current[entry["name"]]
-            and entry["status"] == "valid" and not _expired(entry, now)]
+            if entry["status"] == "valid" and not _expired(entry, now) and entry["name"] in newest
+            and entry.get("spki_sha256") != newest[entry["name"]]["spki_sha256"]]
 
 
-def supersede(ledger, current, now):
-    """(new ledger, what it revoked): superseded(...) applied, so each name in current keeps one certificate."""
-    due = superseded(ledger, current, now)
+def supersede(ledger, now, others=()):
+    """(new ledger, what it revoked): stale(...) applied, so each name keeps certificates of one key."""
+    due = stale(ledger, now, others)
     return (revoke(ledger, due, now) if due else ledger), due
 
 
+def previous_until(ledger, name, serial):
+    """When the name's previous certificate of the same key (the one a same-key renewal left valid)
+    ends, as ISO 8601, or None: the user's kit says until when the old one keeps working."""
+    current = next((entry for entry in ledger["certificates"] if entry["serial"] == serial), None)
+    if current is None:
+        return None
+    ends = [entry["not_after"] for entry in ledger["certificates"]
+            if entry["name"] == name and entry["serial"] != serial and entry["status"] == "valid"
+            and entry.get("spki_sha256") == current.get("spki_sha256") and entry["not_before"] <= current["not_before"]]
+    return max(ends, key=datetime.datetime.fromisoformat) if ends else None
+
+
 def _expired(entry, now):
-    return datetime.datetime.fromisoformat(entry["not_after"]) <= now
+    return _when(entry, "not_after") <= now
 
 
-def revocations_due(ledger, clients, revoke_unlisted, now):
+def revocations_due(ledger, clients, revoke_unlisted, now, others=()):
     """(serial, name, reason) for every unexpired valid certificate that must be revoked.
 
     clients: [{name, state, revoke_reason}] as in the inventory. A name that is revoked or
     absent loses all its certificates; with revoke_unlisted, so does a name the ledger knows
-    and the inventory no longer lists.
+    and the inventory no longer lists. Then, over this ledger and others (the PKI's other CAs):
+    a certificate whose key is no longer its name's (stale), and every certificate of a key that
+    any revocation burnt, under whatever name.
     """
     wanted = {c["name"]: c for c in clients}
     due = []
@@ -164,6 +220,11 @@ def revocations_due(ledger, clients, revoke_unlisted, now):
             due.append((entry["serial"], entry["name"], client.get("revoke_reason") or "unspecified"))
         elif client.get("state") == "absent":
             due.append((entry["serial"], entry["name"], REMOVED_REASON))
+    due += stale(revoke(ledger, due, now), now, others)
+    after = revoke(ledger, due, now)
+    burnt = burnt_keys(combine(after, others))
+    due += [(entry["serial"], entry["name"], burnt[entry["spki_sha256"]]) for entry in after["certificates"]
+            if entry["status"] == "valid" and not _expired(entry, now) and entry.get("spki_sha256") in burnt]
     return due
 
 

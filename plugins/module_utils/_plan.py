@@ -22,7 +22,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._crl import (
     dump_crl,
     load_crl,
 )
-from ansible_collections.mtls.nginx.plugins.module_utils._csr import csr_public_key, load_csr
+from ansible_collections.mtls.nginx.plugins.module_utils._csr import checked_request
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import (
     dump_private_key,
     generate_key,
@@ -75,6 +75,7 @@ class Plan:
     ledger: dict | None = None  # the issuance ledger after the run, when the module keeps one
     newly_revoked: list = dataclasses.field(default_factory=list)  # names revoked by this run
     superseded: list = dataclasses.field(default_factory=list)  # (serial, name, reason) this run revokes
+    ignored: list = dataclasses.field(default_factory=list)  # what a certificate request asked for in vain
 
     def diff(self):
         return {"before": _diff_text(self.before), "after": _diff_text(self.after, self.reason)}
@@ -222,8 +223,9 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
     them. With it, a key whose certificate was ever revoked is replaced by a new one (so a
     reinstated user never comes back with a compromised key), a certificate the ledger lists as
     revoked is reissued, the certificate after the run is recorded when it is not yet, and (with
-    supersede) every other valid certificate of the name is revoked as superseded. plan.ledger is
-    then the new ledger; writing it is the caller's, once for all clients. keep_issuer: see
+    supersede) every certificate of a key the name no longer holds is revoked as superseded (one
+    renewed with the same key stays valid until it ends); a key certified for another name is
+    refused. plan.ledger is then the new ledger; writing it is the caller's, once for all clients. keep_issuer: see
     _plan_clients.plan_clients.
     """
     now = now or utcnow()
@@ -239,6 +241,10 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
     def key_revoked(key, cert):
         if view is None:
             return None
+        owner = view.owners.get(spki_sha256(key), p["name"])
+        if owner != p["name"]:
+            raise PkiError(f"{p.get('where') or p['name']}: this key is certified for {owner}, and a key is certified"
+                           f" for one name only: give {p['name']} a key of their own")
         on_disk_revoked = (cert is not None and view.is_revoked(serial_hex(cert.serial_number))
                            and public_key_der(cert) == public_key_der(key))
         return "key revoked" if on_disk_revoked or spki_sha256(key) in view.burnt else None
@@ -268,8 +274,7 @@ def plan_client(p, ca, key_data, cert_data, *, check_mode=False, now=None, ledge
         # A new certificate, or one issued before the ledger existed: either way it is recorded.
         plan.ledger = view.record(plan.after, p["name"])
     if view is not None and supersede and plan.after:
-        current = plan.ledger if plan.ledger is not None else view.ledger
-        ledger_after, plan.superseded = _ledger.supersede(current, {p["name"]: plan.after["serial_number"]}, now)
+        ledger_after, plan.superseded = _ledger.supersede(view.ledger, now)
         if plan.superseded:
             plan.ledger = ledger_after
     return plan
@@ -283,8 +288,8 @@ def _plan_requested(p, key_data, cert_data, check_mode, reissue, issue, key_revo
     key was revoked: then only a new request (a new key) gets a certificate.
     """
     where = p.get("where") or f"clients ({p['name']}).csr"
-    public_key = csr_public_key(load_csr(p["csr"], where), where)
-    plan = Plan()
+    public_key, ignored = checked_request(p["csr"], where)
+    plan = Plan(ignored=ignored)
     cert = None
     if cert_data is not None:
         plan.before = _describe_or_none(cert_data, p["certificate_path"])
@@ -409,8 +414,10 @@ def _profile_or_unknown(bundle_data):
 
 # ---------------------------------------------------------------------------- crl
 
-def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=False, now=None):
-    """Revoke what the client list says (by name, from the ledger) and keep the CRL current."""
+def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=False, now=None, others=()):
+    """Revoke what the client list says (by name, from the ledger) and what the keys say (a key a
+    name no longer holds, a key revoked anywhere: others are the PKI's other ledgers), and keep
+    the CRL current."""
     now = now or utcnow()
     errors = []
     if p["next_update_days"] < 1:
@@ -425,7 +432,7 @@ def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=Fal
     _fail_on(errors)
     ca_cert, ca_key = load_ca(ca_cert_data, ca_key_data, p)
     ledger = _ledger.parse(ledger_data, p["ledger_path"])
-    due = _ledger.revocations_due(ledger, p["clients"], p["revoke_unlisted"], now)
+    due = _ledger.revocations_due(ledger, p["clients"], p["revoke_unlisted"], now, others)
     plan = Plan(ledger=_ledger.revoke(ledger, due, now))
     revoked = _ledger.revoked(plan.ledger, now)
     wanted = {entry["serial"]: entry["reason"] or "unspecified" for entry in revoked}

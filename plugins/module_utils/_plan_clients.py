@@ -20,7 +20,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._plan import (
     plan_bundle_of,
     plan_client,
 )
-from ansible_collections.mtls.nginx.plugins.module_utils._x509 import dump_certificate, load_certificate
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import dump_certificate, load_certificate, serial_hex
 
 
 PASSPHRASE_MODE = 0o600  # a generated bundle passphrase
@@ -58,8 +58,8 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     """Certificates, bundles and kits of many clients in one pass: a list of ClientPlans.
 
     read(path) returns a file's bytes or None. The ledger, when given, is threaded through the
-    clients; the ledger returned is the one after the run, in which every certificate that a
-    user's current one replaced is revoked as superseded (one pass over the ledger for all users).
+    clients; the ledger returned is the one after the run, in which every certificate of a key a
+    user no longer holds is revoked as superseded (one pass over the ledger for all users).
     others: the ledgers of the PKI's other CAs (see _ledger.View.of). keep_issuer: during a CA
     rollover, the previous CA's certificate: a user's valid certificate from it is kept until it
     needs a new one for any reason (then it comes from ca).
@@ -90,7 +90,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
                                 supersede=False, keep_issuer=keep_issuer)
         if own_key:
             plans.append(_plan_own_key(p, client["name"], files, cert_plan, cert_data, ca, keep_issuer, trust, read,
-                                       check_mode))
+                                       check_mode, lambda cert: _previous_until(view, others, client["name"], cert)))
             continue
         if check_mode and (cert_plan.reason or passphrase is None):
             # Nothing was issued to compare with: everything made from the certificate changes.
@@ -109,13 +109,12 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             after = bundle_plan.writes[0][1] if bundle_plan.writes else None if bundle_plan.reason else bundle_data
             bundles[option] = (bundle_plan, after)
         kit_plan = plan_kit(p, client["name"], files, cert=cert, cert_data=cert_data, ca_cert=issuer, trust=trust, read=read,
-                            bundles={option: data for option, (_plan, data) in bundles.items()})
+                            bundles={option: data for option, (_plan, data) in bundles.items()},
+                            previous_until=_previous_until(view, others, client["name"], cert))
         bundles["path"][0].writes[:0] = passphrase_writes
         plans.append(ClientPlans(client["name"], cert_plan, bundles["path"][0], bundles["compat_path"][0], kit_plan))
     if view is not None:
-        ledger = view.ledger
-        current = {user.name: user.certificate.after["serial_number"] for user in plans if user.certificate.after}
-        ledger, due = _ledger.supersede(ledger, current, now)
+        ledger, due = _ledger.supersede(view.ledger, now, others)
         for user in plans:
             user.certificate.superseded = [entry for entry in due if entry[1] == user.name]
     return plans, ledger
@@ -130,7 +129,14 @@ def _certificate_after(cert_plan, files, cert_data, ca, keep_issuer):
     return cert_data, cert, issuer
 
 
-def _plan_own_key(p, name, files, cert_plan, cert_data, ca, keep_issuer, trust, read, check_mode):
+def _previous_until(view, others, name, cert):
+    """When the certificate a same-key renewal left valid ends (see _ledger.previous_until), or None."""
+    if view is None:
+        return None
+    return _ledger.previous_until(_ledger.combine(view.ledger, others), name, serial_hex(cert.serial_number))
+
+
+def _plan_own_key(p, name, files, cert_plan, cert_data, ca, keep_issuer, trust, read, check_mode, previous_until):
     """A user who brings their own key: a certificate and a kit without any bundle; bundles and a
     generated passphrase from before are removed (their key is no longer the user's)."""
     stale = [files["path"], files["compat_path"]] + (
@@ -142,7 +148,7 @@ def _plan_own_key(p, name, files, cert_plan, cert_data, ca, keep_issuer, trust, 
         return ClientPlans(name, cert_plan, gone, Plan(), changes)
     cert_data, cert, issuer = _certificate_after(cert_plan, files, cert_data, ca, keep_issuer)
     kit_plan = plan_kit(p, name, files, cert=cert, cert_data=cert_data, ca_cert=issuer, trust=trust, read=read,
-                        bundles=None)
+                        bundles=None, previous_until=previous_until(cert))
     return ClientPlans(name, cert_plan, gone, Plan(), kit_plan)
 
 
@@ -165,13 +171,14 @@ def _bundle_passphrase(p, client, read, check_mode):
 _PENDING = object()  # check mode: the content depends on a bundle that is not built yet
 
 
-def plan_kit(p, name, files, *, cert, cert_data, ca_cert, bundles, trust, read):
+def plan_kit(p, name, files, *, cert, cert_data, ca_cert, bundles, trust, read, previous_until=None):
     """ca.crt, the Apple profile, README.html and (when p["zip"]) the zip of one user.
 
     bundles: the bytes of both bundles after the run ({"path": …, "compat_path": …}), None for a
     bundle that check mode would rebuild: what contains it is reported as changing, not rendered.
     bundles=None: the user brings their own key; the kit is the certificate, ca.crt and README.html.
-    trust: the certificate users' devices must trust to reach the server, or None.
+    trust: the certificate users' devices must trust to reach the server, or None. previous_until:
+    when the certificate a same-key renewal left valid ends (README.html says so), or None.
     """
     names = {option: os.path.basename(path) for option, path in files.items()}
     own_key = bundles is None
@@ -179,7 +186,7 @@ def plan_kit(p, name, files, *, cert, cert_data, ca_cert, bundles, trust, read):
     wanted = {
         "trust_path": None if trust is None else dump_certificate(trust),
         "readme_path": _kit.readme_html(_kit.readme_facts(name, cert, ca_cert, names, trust, p.get("server_url"),
-                                                          own_key=own_key)),
+                                                          own_key=own_key, previous_until=previous_until)),
         "mobileconfig_path": None if own_key else _PENDING if compat is None else _kit.mobileconfig(
             name, compat, names["compat_path"], ca_cert, trust, p.get("server_url")),
         "zip_path": None,

@@ -112,6 +112,7 @@ SPECS = {
             "revoke_reason": {"type": "str", "choices": list(REVOKE_REASONS)},
         }},
         "revoke_unlisted": {"type": "bool", "default": True},
+        "other_ledger_paths": {"type": "list", "elements": "path", "default": []},
         "next_update_days": {"type": "int", "default": 30},
         "refresh_before_days": {"type": "int", "default": 7},
         **_OWNERSHIP,

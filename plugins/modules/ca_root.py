@@ -120,6 +120,13 @@ days_left:
   returned: when the CA exists after the run
   type: float
   version_added: "0.3.0"
+created:
+  description:
+    - Whether a new CA (a new key) was, or in check mode would be, made; false when the existing key re-signs.
+    - A CA made where one was expected (a lost or mistyped directory) is trusted by no server and no device.
+  returned: always
+  type: bool
+  version_added: "0.4.0"
 reissue_reason:
   description: Why the certificate was (or in check mode would be) issued or re-signed.
   returned: when it was

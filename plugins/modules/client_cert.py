@@ -59,9 +59,13 @@ options:
         under O(name), with a serial the ledger has never seen; a certificate the ledger lists as
         revoked is reissued. M(mtls.nginx.crl) revokes by name from the same ledger.
       - The ledger is changed under a lock, so concurrent runs never lose an entry.
+      - When unset, C(ledger.json) next to O(ca_certificate_path), so that every certificate the CA
+        signs is recorded and M(mtls.nginx.crl) can revoke it.
     type: path
   name:
-    description: Name of the client in the ledger; the certificate file's name without extension when unset.
+    description:
+      - Name of the client in the ledger; the certificate file's name without extension when unset.
+      - Letters, digits, C(.), C(_) and C(-), as O(mtls.nginx.clients#module:clients[].name).
     type: str
   state:
     description: V(absent) removes the key and the certificate (revoke them with M(mtls.nginx.crl)).

@@ -57,6 +57,17 @@ options:
     description: Revoke the certificates of names the ledger knows and O(clients) does not list.
     type: bool
     default: true
+  other_ledger_paths:
+    description:
+      - >-
+        The ledgers of the PKI's other client CAs (during a CA rollover, the other trusted CA's, and
+        every archived one's). Read only: a certificate in O(ledger_path) whose key its name no longer
+        holds there (a rekey under the other CA), or whose key any of them lists as revoked, is revoked
+        here too, so a replaced or revoked key stops working under every CA the servers trust.
+    type: list
+    elements: path
+    default: []
+    version_added: "0.4.0"
   next_update_days:
     description: Days from now to the CRL's next update.
     type: int

@@ -63,6 +63,8 @@ def test_client_errors(clients, fragments):
     (("ok", "443"), "mtls_listen_port must be a port number"),
     (("ok", 443, "localhost"), "mtls_listen_address must be '*' or an IP address"),
     (("ok", 443, "127.0.0.1 ssl; listen 80"), "mtls_listen_address must be"),
+    (("ok", 443, "::1%lo"), "mtls_listen_address must be"),
+    (("ok", 443, "::1%\n} server { listen 80"), "mtls_listen_address must be"),
     (("ok", 443, "*", "http://x;return 200"), "mtls_upstream must be an http(s) URL"),
     (("ok", 443, "*", "ftp://x"), "mtls_upstream must be an http(s) URL"),
     (("ok", 443, "*", "http://x/ a"), "mtls_upstream must be an http(s) URL"),
@@ -264,6 +266,7 @@ CACHE_ON_443 = {"context": "http", "ports": [80, 443], "what": "ssl_session_cach
                 "where": "/etc/nginx/sites-enabled/default:3"}
 KEY_IN_STREAM_SERVER = {"context": "stream", "ports": [6380], "what": "ssl_session_ticket_key", "where": "/etc/nginx/s.conf:4"}
 CACHE = {"name": "cache", "listen_port": 6380, "upstream": "127.0.0.1:6379"}
+UNREADABLE = {"ports": None, "what": "unreadable: unexpected '}'", "where": "/etc/nginx/conf.d/x.conf:3"}
 
 
 @pytest.mark.parametrize("hazards, port, services, expected", [
@@ -282,6 +285,10 @@ CACHE = {"name": "cache", "listen_port": 6380, "upstream": "127.0.0.1:6379"}
     ([KEY_IN_STREAM_SERVER], 443, None, []),  # no TCP services: the stream block is not ours
     ([KEY_IN_STREAM_SERVER], 443, [CACHE], ["ssl_session_ticket_key at /etc/nginx/s.conf:4 (a server on port 6380"]),
     ([dict(KEY_IN_HTTP, context="stream")], 443, [CACHE], ["(the stream block, so every server there inherits it)"]),
+    # configuration the fact script could not read: said once, whichever contexts are ours
+    ([dict(UNREADABLE, context=context) for context in ("http", "stream")], 443, [CACHE],
+     ["the host's nginx configuration cannot be read as nginx reads it (unexpected '}' at /etc/nginx/conf.d/x.conf:3)"]),
+    ([dict(UNREADABLE, context=context) for context in ("http", "stream")], 443, None, ["cannot be read as nginx reads"]),
 ])
 def test_session_hazard_errors(hazards, port, services, expected):
     errors = session_hazard_errors(hazards, port, services)

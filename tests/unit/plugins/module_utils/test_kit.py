@@ -101,6 +101,16 @@ def test_readme_shows_the_certificate_and_escapes_names(material):
         assert f"<h3>{platform}</h3>" in page
 
 
+@pytest.mark.parametrize("own_key", [False, True])
+def test_a_renewal_says_until_when_the_previous_certificate_works(material, own_key):
+    cert, ca, server_ca = material
+    args = ("alice", cert, ca, FILES, server_ca, "https://localhost:8443/")
+    renewed = K.readme_html(K.readme_facts(*args, own_key=own_key, previous_until="2027-01-31T09:30:00+00:00")).decode()
+    assert ("Install the new kit: the certificate you have now keeps working until <code>2027-01-31 09:30 UTC</code>"
+            " and stops then.") in renewed
+    assert "renews" not in K.readme_html(K.readme_facts(*args, own_key=own_key)).decode()
+
+
 def test_readme_without_a_private_server_ca_mentions_no_ca_file(material):
     cert, ca, _server_ca = material
     page = K.readme_html(K.readme_facts("alice", cert, ca, FILES, None, "https://www.example.org/")).decode()

@@ -25,13 +25,42 @@ def ledger_with(*entries):
     return ledger
 
 
-def test_burnt_keys_are_revoked_keys_without_a_valid_certificate():
-    ledger = ledger_with(("A1", "alice"), ("B2", "bob"), ("C3", "carol"),
-                         ("D1", "dave", NOW + DAY, "key-D"), ("D2", "dave", NOW + DAY, "key-D"))
-    ledger = L.revoke(ledger, [("B2", "bob", "unspecified"), ("C3", "carol", "superseded"),
-                               ("D1", "dave", "superseded")], NOW)
-    # dave renewed with the same key: D1 superseded, D2 valid, so key-D is still in use
-    assert L.burnt_keys(ledger) == {"key-B2", "key-C3"}
+def info_at(serial, key, not_before, not_after=NOW + 365 * DAY):
+    return {**info(serial, not_after, key), "not_before": not_before.isoformat()}
+
+
+def ledger_of(*entries, revoked=()):
+    """entries: (serial, name, key, days before NOW it was issued[, days it has left]); revoked: (serial, reason)."""
+    ledger = L.empty()
+    for serial, name, key, age, *left in entries:
+        ledger = L.record(ledger, info_at(serial, key, NOW - age * DAY, NOW + (left[0] if left else 365) * DAY), name)
+    return L.revoke(ledger, [(serial, "x", reason) for serial, reason in revoked], NOW)
+
+
+@pytest.mark.parametrize("entries, revoked, burnt", [
+    # revoked for any reason: the key is burnt
+    ([("B2", "bob", "kB", 1)], [("B2", "unspecified")], {"kB": "unspecified"}),
+    ([("C3", "carol", "kC", 1)], [("C3", "superseded")], {"kC": "superseded"}),
+    # a valid certificate of the same key does not unburn it: carol's key, compromised, also certified for dave
+    ([("C1", "carol", "kC", 2), ("D1", "dave", "kC", 1)], [("C1", "key_compromise")], {"kC": "key_compromise"}),
+    # an expired valid entry does not either (the key was revoked later)
+    ([("A0", "alice", "kA", 400, -35), ("A1", "alice", "kA", 30)], [("A1", "cessation_of_operation")],
+     {"kA": "cessation_of_operation"}),
+    # a key revoked first as superseded, then for compromise: the reason that matters is named
+    ([("E1", "erin", "kE", 9), ("E2", "erin", "kE", 5)], [("E1", "superseded"), ("E2", "key_compromise")],
+     {"kE": "key_compromise"}),
+    # an older main's same-key renewal: D1 superseded, the later D2 of the same name and key valid
+    ([("D1", "dave", "kD", 9), ("D2", "dave", "kD", 1)], [("D1", "superseded")], {}),
+    # ... but not when the valid one is older than the superseded one (a rekey left an expired one valid)
+    ([("D0", "dave", "kD", 400, -35), ("D1", "dave", "kD", 9), ("D2", "dave", "kN", 1)], [("D1", "superseded")],
+     {"kD": "superseded"}),
+    # ... nor when the later valid one is another name's
+    ([("D1", "dave", "kD", 9), ("X2", "mallory", "kD", 1)], [("D1", "superseded")], {"kD": "superseded"}),
+    # nothing revoked, nothing burnt
+    ([("A1", "alice", "kA", 1), ("A2", "alice", "kA", 0)], [], {}),
+])
+def test_burnt_keys(entries, revoked, burnt):
+    assert L.burnt_keys(ledger_of(*entries, revoked=revoked)) == burnt
 
 
 def test_entries_from_before_key_hashes_burn_nothing():
@@ -39,36 +68,58 @@ def test_entries_from_before_key_hashes_burn_nothing():
     old = {**ledger["certificates"][0]}
     del old["spki_sha256"]
     ledger = L.revoke({**ledger, "certificates": [old]}, [("A1", "alice", "key_compromise")], NOW)
-    assert L.burnt_keys(ledger) == set()
+    assert L.burnt_keys(ledger) == {}
+
+
+def test_a_key_belongs_to_the_name_it_was_first_certified_for():
+    ledger = ledger_of(("C1", "carol", "kC", 3), ("D1", "dave", "kC", 2), ("D2", "dave", "kD", 1))
+    assert L.key_owners(ledger) == {"kC": "carol", "kD": "dave"}
 
 
 LATER = NOW + 400 * DAY
 
 
-@pytest.mark.parametrize("entries, revoked, current, expected", [
+@pytest.mark.parametrize("entries, revoked, others, expected", [
     # one name, one certificate: nothing to supersede
-    ([("A1", "alice")], [], {"alice": "A1"}, []),
-    # a rekey or renewal left the old certificate valid: it goes
-    ([("A1", "alice"), ("A2", "alice")], [], {"alice": "A2"}, ["A1"]),
-    # several old ones, of which one already revoked and one expired: only the valid, unexpired one
-    ([("A0", "alice", NOW - DAY), ("A1", "alice"), ("A9", "alice"), ("A2", "alice")], ["A9"], {"alice": "A2"},
-     ["A1"]),
-    # other names are untouched, and so are names the run did not plan
-    ([("A1", "alice"), ("B1", "bob"), ("B2", "bob")], [], {"alice": "A1"}, []),
-    # two names, each keeps its current one
-    ([("A1", "alice"), ("A2", "alice"), ("B1", "bob"), ("B2", "bob")], [], {"alice": "A2", "bob": "B1"},
-     ["A1", "B2"]),
+    ([("A1", "alice", "kA", 1)], [], [], []),
+    # renewed with the same key: the old certificate stays valid until it ends
+    ([("A1", "alice", "kA", 9), ("A2", "alice", "kA", 1)], [], [], []),
+    # a new key: every unexpired valid certificate of the old one goes, not the expired or revoked ones
+    ([("A0", "alice", "kA", 400, -35), ("A1", "alice", "kA", 9), ("A8", "alice", "kA", 8), ("A9", "alice", "kA", 7),
+      ("A2", "alice", "kN", 1)], ["A9"], [], ["A1", "A8"]),
+    # other names are untouched
+    ([("A1", "alice", "kA", 2), ("B1", "bob", "kB", 2), ("B2", "bob", "kB2", 1)], [], [], ["B1"]),
+    # rekeyed under the other CA (a migrate): the old key's certificate here goes
+    ([("A1", "alice", "kA", 9)], [], [("N1", "alice", "kN", 1)], ["A1"]),
+    # renewed under the other CA with the same key: kept
+    ([("A1", "alice", "kA", 9)], [], [("N1", "alice", "kA", 1)], []),
+    # the other CA holds an older certificate of another key: this one is the newest, kept
+    ([("A2", "alice", "kN", 1)], [], [("A1", "alice", "kA", 9)], []),
 ])
-def test_superseded(entries, revoked, current, expected):
-    ledger = L.revoke(ledger_with(*entries), [(s, "x", "unspecified") for s in revoked], NOW)
-    due = L.superseded(ledger, current, NOW)
+def test_stale(entries, revoked, others, expected):
+    ledger = ledger_of(*entries, revoked=[(serial, "unspecified") for serial in revoked])
+    other = ledger_of(*others)
+    due = L.stale(ledger, NOW, [other])
     assert [serial for serial, _name, _reason in due] == expected
     assert {reason for _serial, _name, reason in due} <= {"superseded"}
-    after, revoked = L.supersede(ledger, current, NOW)
-    assert revoked == due and (after is ledger) == (due == [])
-    for name, serial in current.items():
-        assert [e["serial"] for e in L.valid(after) if e["name"] == name and e["not_after"] > NOW.isoformat()] == [serial]
-    assert L.superseded(after, current, NOW) == []  # idempotent
+    after, revoked_now = L.supersede(ledger, NOW, [other])
+    assert revoked_now == due and (after is ledger) == (due == [])
+    assert L.stale(after, NOW, [other]) == []  # idempotent
+
+
+def test_revocations_due_follow_the_key_across_names_and_ledgers():
+    # carol is revoked for key compromise; dave was certified her key (before one key, one name)
+    # and holds it under the other CA too; erin rekeyed under the other CA
+    ledger = ledger_of(("C1", "carol", "kC", 3), ("D1", "dave", "kC", 2), ("E1", "erin", "kE", 9))
+    other = ledger_of(("D9", "dave", "kC", 1), ("E2", "erin", "kN", 1))
+    clients = [{"name": "carol", "state": "revoked", "revoke_reason": "key_compromise"},
+               {"name": "dave", "state": "present"}, {"name": "erin", "state": "present"}]
+    due = L.revocations_due(ledger, clients, True, NOW, [other])
+    assert sorted(due) == [("C1", "carol", "key_compromise"), ("D1", "dave", "key_compromise"),
+                           ("E1", "erin", "superseded")]
+    # the other CA's run revokes dave's certificate there too, from this CA's ledger
+    after = L.revoke(ledger, due, NOW)
+    assert L.revocations_due(other, clients, True, NOW, [after]) == [("D9", "dave", "key_compromise")]
 
 
 def test_round_trip():

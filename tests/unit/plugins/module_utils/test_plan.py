@@ -49,7 +49,7 @@ CASES = [
     ("forced", "issued", {"force": True}, "forced", True, True),
     ("revoked, reinstated", "revoked", {}, "key revoked", True, True),
     ("revoked, only the key left", "revoked, no cert", {}, "key revoked", True, True),
-    ("superseded, same key renewed", "renewed", {"valid_days": 90}, None, False, False),
+    ("renewed with the same key", "renewed", {"valid_days": 90}, None, False, False),
 ]
 
 
@@ -66,11 +66,11 @@ def test_plan_client(ca, case, setup, asked, reason, new_key, new_cert, check_mo
         cert = None
     if setup.startswith("revoked"):
         ledger = revoke_all(ledger)
-    if setup == "renewed":  # a renewal with the same key superseded the first certificate
+    if setup == "renewed":  # a renewal with the same key leaves the first certificate valid
         old = L.valid(ledger)[0]["serial"]
         plan = P.plan_client(params(valid_days=90), ca, key, cert, now=NOW, ledger=ledger)
         cert, ledger = dict((p, d) for p, d, _m in plan.writes)[CERT], plan.ledger
-        assert plan.superseded == [(old, "alice", "superseded")]
+        assert plan.superseded == [] and [e["serial"] for e in L.valid(ledger)] == [old, plan.after["serial_number"]]
     plan = P.plan_client(params(**asked), ca, key, cert, check_mode=check_mode, now=NOW, ledger=ledger)
     assert plan.reason == reason, case
     written = {path for path, _data, _mode in plan.writes}
@@ -80,7 +80,12 @@ def test_plan_client(ca, case, setup, asked, reason, new_key, new_cert, check_mo
     assert (KEY in written, CERT in written) == (new_key, new_cert), case
     if reason:
         assert plan.after["serial_number"] in L.index(plan.ledger)
-        assert [e["serial"] for e in L.valid(plan.ledger)] == [plan.after["serial_number"]]
+        valid = L.valid(plan.ledger)
+        # A new key revokes the old one's certificates; a renewal with the same key keeps them until they end.
+        assert valid[-1]["serial"] == plan.after["serial_number"]
+        assert {e["spki_sha256"] for e in valid} == {plan.after["spki_sha256"]}
+        if new_key or setup.startswith("revoked"):
+            assert len(valid) == 1
         if new_key and key is not None:
             assert plan.after["spki_sha256"] != K.spki_sha256(K.load_private_key(key, None, KEY)[0])
 

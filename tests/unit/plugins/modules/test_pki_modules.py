@@ -477,10 +477,28 @@ def test_client_cert_records_in_the_ledger(run_module, pki):
 def test_client_cert_adopts_a_certificate_issued_before_the_ledger(run_module, pki):
     run_module("ca_root", ca_args(pki))
     first = run_module("client_cert", client_args(pki))
+    # without ledger_path, the CA's own ledger.json: every certificate the CA signs is revocable
+    assert [e["serial"] for e in json.loads((pki / "ca/ledger.json").read_text())["certificates"]] == [
+        first["serial_number"]]
+    (pki / "ca/ledger.json").unlink()  # as an older release left it
     adopted = run_module("client_cert", client_args(pki, ledger_path=str(pki / "ca/ledger.json")))
     assert adopted["changed"] and "reissue_reason" not in adopted
     assert adopted["serial_number"] == first["serial_number"]
     assert json.loads((pki / "ca/ledger.json").read_text())["certificates"][0]["name"] == "alice"
+
+
+@pytest.mark.parametrize("name, where", [
+    ('a"; } server {', "name"),
+    ("..", "name"),
+    (None, "certificate_path"),  # the name from the file name: "x y"
+])
+def test_client_cert_refuses_a_name_that_is_no_identity_and_writes_nothing(run_module, pki, name, where):
+    run_module("ca_root", ca_args(pki))
+    before = snapshot(pki)
+    extra = {"name": name} if name else {"certificate_path": str(pki / "alice/x y.crt")}
+    failed = run_module("client_cert", client_args(pki, **extra))
+    assert failed.get("failed") and where in failed["msg"] and "letters, digits" in failed["msg"], failed
+    assert snapshot(pki) == before
 
 
 def test_crl_converges_and_revokes_by_name(run_module, pki):
@@ -557,27 +575,44 @@ def test_a_revoked_key_is_never_certified_again_even_without_its_certificate(run
     assert again["reissue_reason"] == "key revoked" and spki_of(pki, "alice") != old_key
 
 
-@pytest.mark.parametrize("replace", ["delete the key", "force", "valid_days"])
-def test_a_replaced_certificate_is_revoked_as_superseded(run_module, pki, replace):
+def old_certificate_verdict(pki):
+    verdict = subprocess.run(["openssl", "verify", "-crl_check", "-CAfile", str(pki / "ca/ca.crt"), "-CRLfile",
+                              str(pki / "ca/crl.pem"), str(pki / "old-alice.crt")], capture_output=True, text=True, check=False)
+    return verdict.stdout + verdict.stderr
+
+
+@pytest.mark.parametrize("replace", ["delete the key", "force"])
+def test_a_certificate_of_a_replaced_key_is_revoked_as_superseded(run_module, pki, replace):
     run_module("ca_root", ca_args(pki))
     old = issue(run_module, pki, "alice")
     run_module("crl", crl_args(pki, [{"name": "alice"}]))
-    extra = {"force": True} if replace == "force" else {"valid_days": 200} if replace == "valid_days" else {}
     if replace == "delete the key":
         (pki / "alice/alice.key").unlink()
     shutil.copy(pki / "alice/alice.crt", pki / "old-alice.crt")
     new = run_module("client_cert", client_args(
         pki, certificate_path=str(pki / "alice/alice.crt"), private_key_path=str(pki / "alice/alice.key"),
-        common_name="alice", ledger_path=str(pki / "ca/ledger.json"), **extra))
+        common_name="alice", ledger_path=str(pki / "ca/ledger.json"), force=replace == "force"))
     assert new["changed"] and new["superseded"] == [old["serial_number"]]
     assert valid_serials(pki, "alice") == [new["serial_number"]]
     entry = {e["serial"]: e for e in ledger_of(pki)["certificates"]}[old["serial_number"]]
     assert (entry["status"], entry["reason"]) == ("revoked", "superseded")
     assert run_module("crl", crl_args(pki, [{"name": "alice"}]))["changed"]
-    verdict = subprocess.run(["openssl", "verify", "-crl_check", "-CAfile", str(pki / "ca/ca.crt"), "-CRLfile",
-                              str(pki / "ca/crl.pem"), str(pki / "old-alice.crt")], capture_output=True, text=True, check=False)
-    assert "certificate revoked" in verdict.stdout + verdict.stderr
+    assert "certificate revoked" in old_certificate_verdict(pki)
     assert ": OK" in openssl_verify(pki, "alice")
+
+
+def test_a_renewal_with_the_same_key_leaves_the_previous_certificate_valid(run_module, pki):
+    run_module("ca_root", ca_args(pki))
+    old = issue(run_module, pki, "alice")
+    run_module("crl", crl_args(pki, [{"name": "alice"}]))
+    shutil.copy(pki / "alice/alice.crt", pki / "old-alice.crt")
+    new = run_module("client_cert", client_args(
+        pki, certificate_path=str(pki / "alice/alice.crt"), private_key_path=str(pki / "alice/alice.key"),
+        common_name="alice", ledger_path=str(pki / "ca/ledger.json"), valid_days=200))
+    assert new["changed"] and new["reissue_reason"] == "validity changed" and "superseded" not in new
+    assert valid_serials(pki, "alice") == [old["serial_number"], new["serial_number"]]
+    assert run_module("crl", crl_args(pki, [{"name": "alice"}]))["changed"] is False
+    assert ": OK" in old_certificate_verdict(pki) and ": OK" in openssl_verify(pki, "alice")
 
 
 def test_upgrade_from_a_ledger_that_kept_a_superseded_certificate_valid(run_module, clients_pki):
@@ -991,13 +1026,16 @@ def test_a_user_who_brings_a_request_gets_a_certificate_for_that_key_and_no_bund
     assert [str(n.value) for n in cert.extensions.get_extension_for_class(cx509.SubjectAlternativeName).value] == [
         "carol@example.org"]
     assert not (pki / "passphrases/carol.p12-passphrase").exists()
-    # renewal re-signs the same request: same key, new certificate, the old one superseded
+    # renewal re-signs the same request: same key, new certificate, the old one valid until it ends
     renewed = run_module("clients", {**args, "clients": [{**carol, "valid_days": 90}]})
     assert renewed["clients"][0]["reissue_reason"] == "validity changed"
     assert X.public_key_der(X.load_certificate((pki / "clients/carol/carol.crt").read_bytes(), "c")) == \
         X.public_key_der(carol_key.public_key())
-    assert len(valid_serials(pki, "carol")) == 1
-    # a new request (a new key) replaces the certificate, the old one superseded
+    assert len(valid_serials(pki, "carol")) == 2
+    first_end = ledger_of(pki)["certificates"][0]["not_after"]
+    readme = (pki / "clients/carol/README.html").read_text()
+    assert "This kit renews your certificate" in readme and f"keeps working until <code>{first_end[:10]}" in readme
+    # a new request (a new key) replaces the certificate, both of the old key superseded
     new_key = ec.generate_private_key(ec.SECP256R1())
     carol = {**carol, "valid_days": 90, "csr": own_request(new_key)}
     replaced = run_module("clients", {**args, "clients": [carol]})
@@ -1038,3 +1076,49 @@ def test_a_user_switching_to_their_own_key_loses_the_key_and_bundles_made_here(r
     assert switched["clients"][0]["reissue_reason"] == "key changed"
     assert sorted(os.listdir(pki / "clients/dave")) == ["README.html", "dave.crt"]
     assert len(valid_serials(pki, "dave")) == 1
+
+
+def test_one_key_one_name_and_a_revoked_key_never_comes_back(run_module, pki):
+    """carol and dave both send carol's request; carol's key is later reported stolen."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    run_module("ca_root", ca_args(pki))
+    carol_csr = own_request(ec.generate_private_key(ec.SECP256R1()))
+    run_module("clients", clients_args(pki, [{"name": "carol", "csr": carol_csr}]))
+    before = snapshot(pki)
+    shared = run_module("clients", clients_args(pki, [{"name": "carol", "csr": carol_csr},
+                                                      {"name": "dave", "csr": carol_csr}]))
+    assert shared.get("failed") and "clients[1] (dave).csr: this key is certified for carol" in shared["msg"], shared
+    assert snapshot(pki) == before
+    # in one run, the first name to get the key keeps it
+    first_run = run_module("clients", clients_args(pki, [{"name": "erin", "csr": own_request(key := ec.generate_private_key(ec.SECP256R1()))},
+                                                         {"name": "frank", "csr": own_request(key)}]))
+    assert first_run.get("failed") and "(frank).csr: this key is certified for erin" in first_run["msg"], first_run
+    assert snapshot(pki) == before
+    # revoked, removed, then re-added with the same request: refused, under her name or another
+    run_module("crl", crl_args(pki, [{"name": "carol", "state": "revoked", "revoke_reason": "key_compromise"}]))
+    run_module("crl", crl_args(pki, [{"name": "carol", "state": "absent"}]))
+    before = snapshot(pki)
+    for name in ("carol", "mallory"):
+        back = run_module("clients", clients_args(pki, [{"name": name, "csr": carol_csr}]))
+        assert back.get("failed") and ("was revoked" in back["msg"] or "certified for carol" in back["msg"]), back
+    assert snapshot(pki) == before
+
+
+def test_a_hostile_request_fails_the_run_before_anything_is_written(run_module, pki):
+    """A correctly signed request with two subjectAltName extensions, next to a new user."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from ansible_collections.mtls.nginx.tests.unit.hostile import resigned
+    run_module("ca_root", ca_args(pki))
+    run_module("clients", clients_args(pki, [{"name": "alice", "p12_passphrase": "alice-p12-secret"}]))
+    key = ec.generate_private_key(ec.SECP256R1())
+    from cryptography import x509 as cx509
+    san = cx509.SubjectAlternativeName([cx509.DNSName("evil.example.org")])
+    decoy = cx509.UnrecognizedExtension(cx509.ObjectIdentifier("2.5.29.99"), san.public_bytes())
+    hostile = resigned(own_request(key, [san, decoy]).encode(), key,
+                       lambda info: info.replace(b"\x06\x03\x55\x1d\x63", b"\x06\x03\x55\x1d\x11"))
+    before = snapshot(pki)
+    users = [{"name": "alice", "p12_passphrase": "alice-p12-secret"}, {"name": "bob", "p12_passphrase": "bob-p12-secret"},
+             {"name": "dave", "csr": hostile}]
+    failed = run_module("clients", clients_args(pki, users))
+    assert failed.get("failed") and failed["msg"].startswith("clients[2] (dave).csr: its subject or extensions cannot"), failed
+    assert snapshot(pki) == before and not (pki / "clients/bob").exists()
