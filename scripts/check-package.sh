@@ -23,7 +23,7 @@ done
 ansible-doc -t filter mtls.nginx.client_errors mtls.nginx.server_errors mtls.nginx.crl_days_left \
   mtls.nginx.pki_paths mtls.nginx.valid_certificates mtls.nginx.normalize_clients mtls.nginx.fleet_servers \
   mtls.nginx.fleet_errors mtls.nginx.client_cas mtls.nginx.rollover_errors \
-  mtls.nginx.node_exporter_textfile >/dev/null
+  mtls.nginx.node_exporter_textfile mtls.nginx.rollover_layout_errors mtls.nginx.session_hazard_errors >/dev/null
 ansible-doc -t role mtls.nginx.pki >/dev/null
 ansible-doc -t role mtls.nginx.server >/dev/null
 echo "package: ansible-doc renders every module, filter and role"

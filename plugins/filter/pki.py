@@ -3,12 +3,17 @@
 """Filters that give the roles what Python owns: the PKI's file layout and the ledger's view."""
 from __future__ import annotations
 
+import os
+import re
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _files, _info, _layout, _ledger, _rollover
-from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _x509
+from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _trust, _x509
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
-from ansible_collections.mtls.nginx.plugins.module_utils._inventory import fleet
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import fleet, name_error
+
+_SERIAL_RE = re.compile(r"^[0-9A-F]{1,40}\Z")
 
 FLEET_VARIABLES = ("mtls_server_name", "mtls_server_dns_names", "mtls_server_ip_addresses", "mtls_server_certificate")
 
@@ -27,9 +32,18 @@ def pki_paths(pki_dir, server_name=None, client=None):
 def valid_certificates(ledger_path):
     """The ledger's valid certificates ([{serial, name, fingerprint_sha256, ...}]); fails on a missing ledger."""
     try:
-        return _ledger.valid(_ledger.parse(_read(ledger_path), ledger_path))
+        entries = _ledger.valid(_ledger.parse(_read(ledger_path), ledger_path))
     except MtlsError as exc:
         raise AnsibleFilterError(str(exc)) from None
+    # Names reach nginx's maps: the ledger is checked like the inventory (a module run on its own
+    # or a hand edit could have put anything there).
+    errors = [name_error(entry.get("name"), f"{ledger_path}: the name of serial {entry.get('serial')!r}")
+              for entry in entries]
+    errors += [f"{ledger_path}: serial {entry.get('serial')!r} is not hexadecimal" for entry in entries
+               if not isinstance(entry.get("serial"), str) or not _SERIAL_RE.match(entry["serial"])]
+    if any(errors):
+        raise AnsibleFilterError("; ".join(error for error in errors if error) + "; restore the ledger from your backup")
+    return entries
 
 
 def client_cas(pki_dir, stage="none", reissue="on_renewal"):
@@ -37,7 +51,19 @@ def client_cas(pki_dir, stage="none", reissue="on_renewal"):
     errors = _rollover.stage_errors(stage, reissue, {}, {"common_name": "-"})
     if errors:
         raise AnsibleFilterError("; ".join(errors))
-    return _rollover.client_cas(pki_dir, stage, reissue)
+    archive_dir = _layout.pki_paths(pki_dir)["archive_dir"]
+    archived = _rollover.archived(archive_dir, os.listdir)
+    # The CAs a rollover archived: hosts may stop trusting them (the lost-PKI guard lets them go).
+    retired = [_trust.fingerprint(der) for directory in archived
+               for der in _trust.certificates(_files.read_bytes(_layout.ca_files(directory)["certificate"]))]
+    return {**_rollover.client_cas(pki_dir, stage, reissue),
+            "archived_ledgers": [_layout.ca_files(directory)["ledger"] for directory in archived], "retired": retired}
+
+
+def rollover_layout_errors(pki_dir, stage="none", pending_ok=False):
+    """Whether the PKI's directories match the stage (see _rollover.layout_errors)."""
+    paths = pki_paths(pki_dir)
+    return _rollover.layout_errors(stage, paths["ca_dir"], paths["next_ca_dir"], os.path.isdir, pending_ok)
 
 
 def rollover_errors(stage, reissue, ca, next_ca):
@@ -78,4 +104,4 @@ def fleet_servers(hosts, hostvars, fallback):
 class FilterModule:
     def filters(self):
         return {"pki_paths": pki_paths, "valid_certificates": valid_certificates, "fleet_servers": fleet_servers,
-                "client_cas": client_cas, "rollover_errors": rollover_errors, "node_exporter_textfile": node_exporter_textfile}
+                "client_cas": client_cas, "rollover_errors": rollover_errors, "rollover_layout_errors": rollover_layout_errors, "node_exporter_textfile": node_exporter_textfile}

@@ -169,21 +169,30 @@ def sync(directories, files, uid, gid, check_mode=False, absent=(), validate=Non
     command (containing %s) is written after all the others, and only when validate(command with
     %s replaced by a temporary copy's path) succeeds; with validate None (its checker is not
     installed yet) such files are left alone and returned as deferred. Check mode validates
-    nothing (the files a candidate names are not written either). Returns (changed, deferred).
+    nothing (the files a candidate names are not written either). Every path must be absolute;
+    a directory that is a symbolic link is refused. Returns (changed, deferred).
     """
+    for option, paths in (("directories", [path for path, _mode in directories]),
+                          ("files", [path for path, _data, _mode, _command in files]), ("absent", absent)):
+        for index, path in enumerate(paths):
+            if not os.path.isabs(path):
+                raise FileError(f"{option}[{index}]: {path} must be an absolute path")
+    for index, (path, _mode) in enumerate(directories):
+        if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+            raise FileError(f"directories[{index}]: {path} is a symbolic link or not a directory; give the real"
+                            " directory's path (an existing directory is never followed, chmodded or chowned)")
     changed, deferred = [], []
     for path, mode in directories:
+        # Only a directory this call creates gets the mode and owner: an existing one is somebody's
+        # (a shared textfile directory, a sticky /tmp-like one) and is left as it is.
         if not os.path.isdir(path):
             changed.append(path)
             if not check_mode:
                 os.makedirs(path, mode)
                 set_attributes(path, mode, uid, gid)
-        elif attributes_differ(path, mode, uid, gid):
-            changed.append(path)
-            if not check_mode:
-                set_attributes(path, mode, uid, gid)
     for path, data, mode, command in sorted(files, key=lambda entry: entry[3] is not None):
-        if read_bytes(path) != data:
+        # A link in a file's place is replaced, never followed (its target is not ours to chmod).
+        if os.path.islink(path) or read_bytes(path) != data:
             if command is not None and validate is None:
                 deferred.append(path)
                 continue

@@ -72,6 +72,30 @@ def moves(stage, ca_dir, next_dir, archive_dir, exists, now):
     return []
 
 
+def layout_errors(stage, ca_dir, next_dir, exists, pending_ok=False):
+    """Why the PKI's directories do not match the stage, for every entry point; exists(path) -> bool.
+
+    Only the pki role of site.yml carries out a stage's move (pending_ok): anything else that runs
+    while a move is still due (refresh_crl.yml, report.yml, the server role) would deploy or read
+    one CA's CRL while hosts trust two, and is refused, as is a stage the directories contradict.
+    """
+    if stage not in STAGES:
+        return []  # stage_errors (and the client_cas filter) name it
+    has_next, errors = exists(next_dir), []
+    if stage == "none" and has_next:
+        errors.append(f"mtls_ca_rollover is none but {next_dir} exists: a CA rollover is under way. Set mtls_ca_rollover to"
+                      " its stage (prepare, migrate or retire), or to abandon, in group_vars/all for every playbook")
+    elif stage == "migrate" and not has_next:
+        errors.append(f"mtls_ca_rollover is migrate but {next_dir} does not exist: run site.yml with prepare first,"
+                      " or restore the PKI directory from your backup")
+    elif stage in ("prepare", "retire", "abandon") and not pending_ok and (has_next != (stage == "prepare")):
+        errors.append(f"mtls_ca_rollover is {stage} but site.yml has not carried it out yet ({next_dir}"
+                      f" {'does not exist' if stage == 'prepare' else 'still exists'}): run playbooks/site.yml first")
+    if not exists(ca_dir) and has_next and stage != "retire":
+        errors.append(f"{ca_dir} does not exist next to {next_dir}: restore the PKI directory from your backup")
+    return errors
+
+
 def archived(archive_dir, listdir):
     """The directory of every archived CA (<UTC time>-retired or -abandoned), oldest first."""
     try:

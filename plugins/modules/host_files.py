@@ -38,7 +38,9 @@ attributes:
     platforms: posix
 options:
   directories:
-    description: Directories to create (with missing parents) or fix.
+    description:
+      - Directories to create (with missing parents), with O(directories[].mode) and the owner.
+      - An existing directory is left as it is (its mode and owner are somebody's); a symbolic link is refused.
     type: list
     elements: dict
     default: []
@@ -48,7 +50,7 @@ options:
         type: path
         required: true
       mode:
-        description: Mode as an octal string.
+        description: Mode as an octal string, for a directory this call creates.
         type: str
         default: "0755"
   files:
@@ -58,7 +60,7 @@ options:
     default: []
     suboptions:
       path:
-        description: Absolute path; its directory must exist or be in O(directories).
+        description: Absolute path; its directory must exist or be in O(directories). A link in its place is replaced, never followed.
         type: path
         required: true
       content:
@@ -106,6 +108,29 @@ options:
         description: Part of the name of the process's executable.
         type: str
         required: true
+  trust_guard:
+    description:
+      - >-
+        The lost-PKI guard. When O(files) would replace the file at O(trust_guard.path) (PEM
+        certificates, e.g. the CAs nginx trusts for client certificates), the call fails, changing
+        nothing, if the new content leaves out a certificate the host's file holds today, unless
+        its SHA-256 is in O(trust_guard.retired). The message names both sets (subject and SHA-256).
+    type: dict
+    version_added: "0.4.0"
+    suboptions:
+      path:
+        description: The file to guard.
+        type: path
+        required: true
+      retired:
+        description: SHA-256 fingerprints (hexadecimal) of certificates that may be dropped (CAs retired on purpose).
+        type: list
+        elements: str
+        default: []
+      hint:
+        description: What the message tells the user to do.
+        type: str
+        default: ""
   owner:
     description: Owner of every directory and file (name or numeric id).
     type: str
@@ -174,6 +199,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 from ansible_collections.mtls.nginx.plugins.module_utils._files import octal_mode, pid_running, read_bytes, resolve_owner, sync
+from ansible_collections.mtls.nginx.plugins.module_utils._trust import guard_error
 
 
 def decode(entry, index):
@@ -184,6 +210,17 @@ def decode(entry, index):
     if entry["validate"] is not None and "%s" not in entry["validate"]:
         raise MtlsError(f"files[{index}].validate must contain %s, the candidate's path ({entry['path']})")
     return entry["path"], data, octal_mode(entry["mode"], f"files[{index}].mode"), entry["validate"]
+
+
+def guard_trust(guard, files):
+    """Fail, before anything is written, where the new content of the guarded file drops a CA."""
+    if not guard:
+        return
+    for path, data, _mode, _command in files:
+        if path == guard["path"]:
+            error = guard_error(path, read_bytes(path), data, guard["retired"], guard["hint"])
+            if error:
+                raise MtlsError(error)
 
 
 def show(path, data):
@@ -206,6 +243,10 @@ def main():
             "probe": {"type": "list", "elements": "path", "default": []},
             "process": {"type": "dict", "options": {"pid_file": {"type": "path", "required": True},
                                                     "name": {"type": "str", "required": True}}},
+            "trust_guard": {"type": "dict", "options": {
+                "path": {"type": "path", "required": True},
+                "retired": {"type": "list", "elements": "str", "default": []},
+                "hint": {"type": "str", "default": ""}}},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
         },
@@ -218,6 +259,7 @@ def main():
     try:
         directories = [(d["path"], octal_mode(d["mode"], f"directories[{i}].mode")) for i, d in enumerate(params["directories"])]
         files = [decode(entry, index) for index, entry in enumerate(params["files"])]
+        guard_trust(params["trust_guard"], files)
         diffs = [show(path, data) for (path, data, _mode, _command), entry in zip(files, params["files"]) if entry["diff"]]
         uid, gid = resolve_owner(params["owner"], params["group"])
         ready = params["validate_needs"] is None or os.path.exists(params["validate_needs"])

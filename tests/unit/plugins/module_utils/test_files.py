@@ -38,7 +38,6 @@ def test_sync_creates_then_changes_nothing(tree):
 @pytest.mark.parametrize("change, expected", [
     ("content", "ca.crt"),
     ("mode", "server.key"),
-    ("directory mode", "tls"),
 ])
 def test_sync_rewrites_only_what_differs(tree, change, expected):
     directories, files = tree
@@ -46,14 +45,51 @@ def test_sync_rewrites_only_what_differs(tree, change, expected):
     if change == "content":
         with open(files[0][0], "wb") as handle:
             handle.write(b"tampered\n")
-    elif change == "mode":
-        os.chmod(files[1][0], 0o644)
     else:
-        os.chmod(directories[0][0], 0o700)
+        os.chmod(files[1][0], 0o644)
     changed, _deferred = F.sync(directories, files, UID, GID)
     assert [os.path.basename(path) for path in changed] == [expected]
     assert F.sync(directories, files, UID, GID) == ([], [])
     assert mode(files[1][0]) == 0o600
+
+
+def test_sync_leaves_an_existing_directory_as_it_is(tree):
+    """A directory that exists is somebody's (a shared textfile directory, a sticky one): only one
+    this call creates gets the mode and owner asked for."""
+    directories, files = tree
+    os.makedirs(directories[0][0], 0o700)
+    os.chmod(directories[0][0], 0o1777)
+    F.sync(directories, files, UID, GID)
+    assert mode(directories[0][0]) == 0o1777 and mode(directories[1][0]) == 0o755
+    assert F.sync(directories, files, UID, GID) == ([], [])
+
+
+def test_sync_refuses_a_symlinked_directory_and_changes_nothing(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    (tmp_path / "textfile").symlink_to(shared)
+    with pytest.raises(F.FileError, match=r"directories\[1\]: .*/textfile is a symbolic link"):
+        F.sync([(str(tmp_path / "tls"), 0o755), (str(tmp_path / "textfile"), 0o755)],
+               [(str(tmp_path / "textfile" / "m.prom"), b"x\n", 0o644, None)], UID, GID)
+    assert mode(shared) == 0o1777 and os.listdir(shared) == [] and not (tmp_path / "tls").exists()
+
+
+def test_sync_replaces_a_link_in_a_files_place_without_touching_its_target(tmp_path):
+    target = tmp_path / "precious"
+    target.write_bytes(b"x\n")
+    os.chmod(target, 0o600)
+    (tmp_path / "ca.crt").symlink_to(target)
+    assert F.sync([], [(str(tmp_path / "ca.crt"), b"x\n", 0o644, None)], UID, GID)[0] == [str(tmp_path / "ca.crt")]
+    assert not os.path.islink(tmp_path / "ca.crt") and mode(tmp_path / "ca.crt") == 0o644 and mode(target) == 0o600
+
+
+@pytest.mark.parametrize("option", ["directories", "files", "absent"])
+def test_sync_refuses_relative_paths(tmp_path, option):
+    args = {"directories": [], "files": [], "absent": []}
+    args[option] = [("etc/x", 0o755)] if option == "directories" else [("etc/x", b"", 0o644, None)] if option == "files" else ["etc/x"]
+    with pytest.raises(F.FileError, match=rf"{option}\[0\]: etc/x must be an absolute path"):
+        F.sync(args["directories"], args["files"], UID, GID, absent=args["absent"])
 
 
 def accept_if(word):

@@ -71,3 +71,30 @@ def test_archived_ledgers(tmp_path):
     assert R.archived_ledgers(str(tmp_path / "archive"), os.listdir) == [
         str(tmp_path / "archive/20251001T000000Z-abandoned/ledger.json"),
         str(tmp_path / "archive/20261128T070000Z-retired/ledger.json")]
+
+
+@pytest.mark.parametrize("stage, existing, pending_ok, fragment", [
+    ("none", {"ca"}, False, None),
+    ("none", {"ca", "next"}, True, "mtls_ca_rollover is none but /pki/ca-next exists"),
+    ("none", {"ca", "next"}, False, "a CA rollover is under way"),
+    ("prepare", {"ca"}, True, None),  # site.yml creates the next CA
+    ("prepare", {"ca"}, False, "prepare but site.yml has not carried it out yet (/pki/ca-next does not exist)"),
+    ("prepare", {"ca", "next"}, False, None),
+    ("migrate", {"ca", "next"}, False, None),
+    ("migrate", {"ca"}, True, "migrate but /pki/ca-next does not exist"),
+    ("retire", {"ca", "next"}, True, None),  # site.yml archives ca/ and renames ca-next/
+    ("retire", {"ca", "next"}, False, "retire but site.yml has not carried it out yet (/pki/ca-next still exists)"),
+    ("retire", {"next"}, False, "still exists"),  # a retire interrupted between its two renames
+    ("retire", {"ca"}, False, None),
+    ("abandon", {"ca", "next"}, False, "abandon but site.yml has not carried it out yet"),
+    ("abandon", {"ca"}, False, None),
+    ("migrate", {"next"}, True, "/pki/ca does not exist next to /pki/ca-next"),
+    ("sideways", {"ca"}, False, None),  # stage_errors names it
+])
+def test_layout_errors(stage, existing, pending_ok, fragment):
+    paths = {"/pki/ca": "ca", "/pki/ca-next": "next"}
+    errors = R.layout_errors(stage, "/pki/ca", "/pki/ca-next", lambda path: paths[path] in existing, pending_ok)
+    if fragment is None:
+        assert errors == []
+    else:
+        assert errors and fragment in errors[0], errors

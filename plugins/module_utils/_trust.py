@@ -1,0 +1,96 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""The lost-PKI guard: a host never silently stops trusting a client CA it trusts today.
+
+Runs on the managed host (inside mtls.nginx.host_files), where only Python's standard library is
+sure to exist: certificates are read as far as needed (their SHA-256 and subject) with a small
+DER reader, never verified or trusted here.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+
+from ansible_collections.mtls.nginx.plugins.module_utils._common import printable
+
+_PEM_RE = re.compile(rb"-----BEGIN CERTIFICATE-----\s*(.*?)\s*-----END CERTIFICATE-----", re.S)
+# The subject attributes a report names, by their DER-encoded OIDs.
+_ATTRIBUTES = {bytes.fromhex("550403"): "CN", bytes.fromhex("55040a"): "O", bytes.fromhex("550406"): "C"}
+
+
+def certificates(pem):
+    """The DER of every certificate in pem (bytes), in order; undecodable blocks are skipped."""
+    found = []
+    for block in _PEM_RE.findall(pem or b""):
+        try:
+            found.append(base64.b64decode(b"".join(block.split()), validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    return found
+
+
+def fingerprint(der):
+    return hashlib.sha256(der).hexdigest().upper()
+
+
+def _element(der, offset):
+    """(tag, start of content, end of content) of the DER element at offset."""
+    tag, length = der[offset], der[offset + 1]
+    offset += 2
+    if length & 0x80:
+        count = length & 0x7F
+        length = int.from_bytes(der[offset:offset + count], "big")
+        offset += count
+    if offset + length > len(der):
+        raise ValueError("truncated")
+    return tag, offset, offset + length
+
+
+def _children(der, start, end):
+    while start < end:
+        tag, content, after = _element(der, start)
+        yield tag, content, after
+        start = after
+
+
+def subject(der):
+    """The certificate's subject as CN=…,O=…,C=… (non-printable characters escaped), or "?"."""
+    try:
+        _tag, cert_start, cert_end = _element(der, 0)
+        _tag, tbs_start, tbs_end = next(_children(der, cert_start, cert_end))[0:3]
+        fields = list(_children(der, tbs_start, tbs_end))
+        if fields and fields[0][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        _tag, name_start, name_end = fields[4]  # serial, signature, issuer, validity, subject
+        parts = []
+        for _set_tag, set_start, set_end in _children(der, name_start, name_end):
+            for _seq_tag, seq_start, seq_end in _children(der, set_start, set_end):
+                (_oid_tag, oid_start, oid_end), (_value_tag, value_start, value_end) = list(
+                    _children(der, seq_start, seq_end))[:2]
+                label = _ATTRIBUTES.get(der[oid_start:oid_end])
+                if label:
+                    parts.append(f"{label}={der[value_start:value_end].decode('utf-8', 'replace')}")
+        return printable(",".join(reversed(parts))) or "?"  # RFC 4514 order, as the pki role prints subjects
+    except (IndexError, ValueError, StopIteration):
+        return "?"
+
+
+def dropped(current_pem, new_pem, retired=()):
+    """[(subject, SHA-256)] of the certificates in current_pem that new_pem leaves out and that are
+    not in retired (SHA-256s of CAs the PKI archived on purpose)."""
+    kept = {fingerprint(der) for der in certificates(new_pem)} | {each.upper() for each in retired}
+    return [(subject(der), fingerprint(der)) for der in certificates(current_pem) if fingerprint(der) not in kept]
+
+
+def guard_error(path, current_pem, new_pem, retired=(), hint=""):
+    """Why new_pem must not replace current_pem at path (a CA the host trusts would be dropped), or None."""
+    if current_pem is None:
+        return None
+    gone = dropped(current_pem, new_pem, retired)
+    if not gone:
+        return None
+    named = "; ".join(f"{name} (SHA-256 {digest})" for name, digest in gone)
+    instead = "; ".join(f"{subject(der)} (SHA-256 {fingerprint(der)})" for der in certificates(new_pem)) or "nothing"
+    return (f"{path}: this run would stop trusting the client CA {named}, which this host trusts today, and trust"
+            f" {instead} instead: every certificate the old CA issued would get 495. Nothing was changed. {hint}").rstrip()

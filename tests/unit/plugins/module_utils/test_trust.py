@@ -1,0 +1,57 @@
+"""The lost-PKI guard: which client CA sets may replace the one a host trusts."""
+import datetime
+
+import pytest
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _keys as K
+from ansible_collections.mtls.nginx.plugins.module_utils import _trust as T
+from ansible_collections.mtls.nginx.plugins.module_utils import _x509 as X
+
+NOW = datetime.datetime(2026, 11, 29, tzinfo=datetime.timezone.utc)
+
+
+def ca(common_name, organization=None):
+    cert = X.issue_ca_certificate(K.generate_key("ec"), X.build_name(common_name, organization, "NL"), 3650, NOW)
+    return X.dump_certificate(cert)
+
+
+OLD, NEXT, LOST = ca("Team Client CA", "Example Org"), ca("Team Client CA 2027"), ca("mtls.nginx Client CA")
+
+
+def sha(pem):
+    return T.fingerprint(T.certificates(pem)[0])
+
+
+def test_certificates_and_subjects_are_read_without_cryptography():
+    ders = T.certificates(OLD + b"junk\n" + NEXT)
+    assert len(ders) == 2 and T.subject(ders[0]) == "CN=Team Client CA,O=Example Org,C=NL"
+    assert T.subject(b"\x30\x03\x02\x01\x00") == "?" and T.certificates(b"") == []
+
+
+@pytest.mark.parametrize("current, new, retired, dropped", [
+    (None, LOST, [], None),  # a new host trusts nothing yet
+    (OLD, OLD, [], None),
+    (OLD, OLD + NEXT, [], None),  # prepare: a CA added
+    (OLD + NEXT, NEXT, [sha(OLD)], None),  # retire: the old CA was archived on purpose
+    (OLD + NEXT, OLD, [sha(NEXT).lower()], None),  # abandon
+    (OLD, LOST, [], [OLD]),  # a lost PKI made a new CA
+    (OLD + NEXT, OLD, [], [NEXT]),  # a rollover dropped by hand
+    (OLD + NEXT, LOST, [sha(OLD)], [NEXT]),
+])
+def test_guard(current, new, retired, dropped):
+    error = T.guard_error("/etc/nginx/mtls/ca.crt", current, new, retired, "Restore it.")
+    if dropped is None:
+        assert error is None
+        return
+    for pem in dropped:
+        assert f"(SHA-256 {sha(pem)})" in error.split(" instead")[0]
+    assert error.startswith("/etc/nginx/mtls/ca.crt: this run would stop trusting the client CA ")
+    if new == LOST:
+        assert f"and trust CN=mtls.nginx Client CA,C=NL (SHA-256 {sha(LOST)}) instead" in error
+    assert error.endswith("Nothing was changed. Restore it.")
+
+
+def test_a_hostile_subject_is_printed_escaped():
+    hostile = ca("evil\x1b[2J\nok")
+    error = T.guard_error("/x", hostile, OLD)
+    assert "CN=evil\\x1b[2J\\nok" in error and "\x1b" not in error and "\n" not in error
