@@ -17,8 +17,10 @@ def hazards(files, main="/etc/nginx/nginx.conf"):
     def read(pattern):
         import fnmatch
         pattern = pattern if pattern.startswith("/") else "/etc/nginx/" + pattern
+        if not any(char in pattern for char in "*?[") and pattern not in files:
+            raise fact.Unreadable(f"cannot read {pattern} (No such file or directory)", pattern)
         return [(path, files[path]) for path in sorted(files) if fnmatch.fnmatch(path, pattern)]
-    return fact.session_hazards(fact.parse(files[main], main, read))
+    return fact.configuration_hazards(main, read)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -28,6 +30,11 @@ def hazards(files, main="/etc/nginx/nginx.conf"):
     ("set $x \"say \\\"hi\\\"\";", [("set", ["$x", 'say "hi"'])]),
     ("proxy_pass http://${host}x;", [("proxy_pass", ["http://${host}x"])]),
     ("a#b c;", [("a#b", ["c"])]),
+    # a '}' does not end a bare word (ngx_conf_read_token ends one at space, ';' or '{' only)
+    ("add_header X a}; b;", [("add_header", ["X", "a}"]), ("b", [])]),
+    ("set $a ${b}c;", [("set", ["$a", "${b}c"])]),
+    ("set $a x\\;y\\tz;", [("set", ["$a", "x\\;y\tz"])]),
+    ("return 200 \"a\";", [("return", ["200", "a"])]),
 ])
 def test_tokens_as_nginx_reads_them(text, expected):
     assert [(name, args) for name, args, _children, _where in fact.parse(text, "f", lambda _p: [])] == expected
@@ -75,6 +82,28 @@ def test_session_hazards(files, expected):
     assert hazards(files) == expected
 
 
-def test_include_cycles_end():
-    files = {"/etc/nginx/nginx.conf": "include nginx.conf;\nhttp { ssl_session_ticket_key k; }\n"}
-    assert len(hazards(files)) == fact.MAX_INCLUDE_DEPTH + 1
+def unreadable(reason, where):
+    return [{"context": context, "ports": None, "what": f"unreadable: {reason}", "where": where}
+            for context in ("http", "stream")]
+
+
+@pytest.mark.parametrize("text, reason, where", [
+    # nginx keeps the '}' in the word: the http block goes on and the ticket key is in it
+    ("http {\n add_header X a}; ssl_session_ticket_key /k;\n}\n", None, None),
+    ("http {\n return 200 \"a\"b;\n}\n", "unexpected 'b' after a quoted word", "/etc/nginx/nginx.conf:2"),
+    ("http {\n return 200 'open;\n}\n", "a quote opened here is never closed", "/etc/nginx/nginx.conf:2"),
+    ("http {\n ssl_session_ticket_key /k;\n", "unexpected end of file (a ';' or '}' is missing)", "/etc/nginx/nginx.conf:2"),
+    ("http { a }\n", "unexpected '}'", "/etc/nginx/nginx.conf:1"),
+    ("}\nhttp { ssl_session_ticket_key /k; }\n", "unexpected '}'", "/etc/nginx/nginx.conf:1"),
+    ("http { ; }\n", "unexpected ';'", "/etc/nginx/nginx.conf:1"),
+    ("http { include missing.conf; }\n", "cannot read /etc/nginx/missing.conf (No such file or directory)",
+     "/etc/nginx/missing.conf"),
+    ("include nginx.conf;\nhttp { ssl_session_ticket_key k; }\n", "includes nested deeper than 16 levels",
+     "/etc/nginx/nginx.conf:1"),
+])
+def test_what_nginx_reads_differently_or_the_script_cannot_follow_is_a_hazard(text, reason, where):
+    found = hazards({"/etc/nginx/nginx.conf": text})
+    if reason is None:
+        assert found == [{"context": "http", "ports": None, "what": "ssl_session_ticket_key", "where": "/etc/nginx/nginx.conf:2"}]
+    else:
+        assert found == unreadable(reason, where)
