@@ -196,10 +196,10 @@ def readme_html(facts):
 
 
 def _certificate_table(f):
-    renewal = [f"<p><strong>This kit renews your certificate.</strong> Install the new kit: the certificate you"
+    renewal = (f"<p><strong>This kit renews your certificate.</strong> Install the new kit: the certificate you"
                f" have now keeps working until <code>{f['previous_until']}</code> and stops then.</p>"
-               ] if f.get("previous_until") else []
-    return ["<h2>Your certificate</h2>", *renewal, "<table>",
+               if f.get("previous_until") else "")
+    return [f"<h2>Your certificate</h2>{renewal}<table>",
             *(f"<tr><th>{label}</th><td><code>{f[key]}</code></td></tr>" for label, key in (
                 ("Subject", "subject"), ("Issued by", "issuer"), ("Serial number", "serial"),
                 ("SHA-256 fingerprint", "fingerprint"), ("Valid from", "not_before"), ("Valid until", "not_after"))),

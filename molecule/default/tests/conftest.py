@@ -66,9 +66,9 @@ class Response:
         return f"<HTTP {self.status}: {self.body[:120]!r}>"
 
 
-def https_get(port, cert=None, key=None, host="localhost", path="/", headers=None):
-    """GET over TLS, trusting the pki role's server CA."""
-    context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "server", "ca.crt"))
+def https_get(port, cert=None, key=None, host="localhost", path="/", headers=None, pki=PKI_DIR):
+    """GET over TLS, trusting the server CA of the pki role's PKI in pki."""
+    context = ssl.create_default_context(cafile=os.path.join(pki, "server", "ca.crt"))
     if cert:
         context.load_cert_chain(cert, key)
     connection = http.client.HTTPSConnection(host, port, context=context, timeout=10)

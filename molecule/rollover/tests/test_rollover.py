@@ -64,14 +64,18 @@ def not_after(path):
     return int(datetime.datetime.strptime(out, "%Y-%m-%d %H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp())
 
 
-def report(*options):
-    """playbooks/report.yml with the scenario's inventory: (succeeded, output)."""
+def playbook(name, *options):
+    """playbooks/<name>.yml with the scenario's inventory: (succeeded, output)."""
     env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": os.path.join(shared.PROJECT_DIR, ".collections"),
            "ANSIBLE_CONFIG": os.path.join(shared.PROJECT_DIR, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     result = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *options,
-                             os.path.join(shared.PROJECT_DIR, "playbooks", "report.yml")],
+                             os.path.join(shared.PROJECT_DIR, "playbooks", f"{name}.yml")],
                             capture_output=True, text=True, env=env, check=False)
     return result.returncode == 0, result.stdout + result.stderr
+
+
+def report(*options):
+    return playbook("report", *options)
 
 
 def issuer_of(pair):
@@ -110,6 +114,7 @@ def rollover(inventory, port, scratch):
                     "-vvv", output=seen["verbose"])
     # migrate, as users renew: bob and dave need new certificates (new e-mail), they come from the new CA
     emails = {"bob": {"email": "bob@example.org"}, "dave": {"email": "dave@example.org"}}
+    seen["bob_old"] = keep(scratch, "bob", "bob-old")
     seen["migrate"] = converge("migrate", **emails)
     seen["bob_new"], seen["dave_new"] = keep(scratch, "bob", "bob-new"), keep(scratch, "dave", "dave-new")
     seen["alice_kit_kept"] = open(shared.client_files(shared.PKI_DIR, "alice")[0]).read() == open(seen["alice_old"][0]).read()
@@ -117,6 +122,22 @@ def rollover(inventory, port, scratch):
     site = on_host("cat", "/etc/nginx/conf.d/mtls-nginx.conf")
     seen["map_serials"] = {name: serial in site for name, serial in (
         ("alice", serial_of(seen["alice_old"])), ("bob", serial_of(seen["bob_new"])))}
+    seen["bob_renewed_status"] = {label: status(seen[label]) for label in ("bob_old", "bob_new")}
+    # the daily CRL job and the report with the stage dropped by mistake: refused, nothing deployed
+    crl_before = on_host("sha256sum", "/etc/nginx/mtls/crl.pem", "/etc/nginx/mtls/ca.crt")
+    dropped = json.dumps({"mtls_clients": with_changes(**revoked_carol, **emails), "mtls_ca_rollover": "none"})
+    seen["refresh_dropped"] = playbook("refresh_crl", "-e", dropped)
+    seen["report_dropped"] = report("-e", dropped)
+    seen["refresh_dropped_host"] = on_host("sha256sum", "/etc/nginx/mtls/crl.pem", "/etc/nginx/mtls/ca.crt") == crl_before
+    seen["refresh_dropped_status"] = {label: status(seen[label]) for label in ("alice_old", "bob_new")}
+    seen["refresh"] = playbook("refresh_crl", "-e", json.dumps({**json.loads(dropped), "mtls_ca_next": NEXT_CA,
+                                                                 "mtls_ca_rollover": "migrate"}))
+    # bob rekeys during migrate: his old key stops under both CAs at once, his new one works
+    os.unlink(shared.client_files(shared.PKI_DIR, "bob")[1])
+    seen["migrate_rekey"] = converge("migrate", **emails)
+    seen["bob_rekeyed"] = keep(scratch, "bob", "bob-rekeyed")
+    seen["rekey_status"] = {label: status(seen[label]) for label in ("bob_old", "bob_new", "bob_rekeyed")}
+    seen["bob_new"] = seen["bob_rekeyed"]
     gone = {**emails, "dave": {"email": "dave@example.org", "state": "revoked"}}
     seen["migrate_revoked"] = converge("migrate", **gone)
     seen["migrate_dave"] = status(seen["dave_new"])
@@ -149,7 +170,7 @@ def serial_of(pair):
 
 
 def test_each_stage_reruns_without_change(rollover):
-    for stage in ("none", "prepare", "migrate", "migrate_revoked", "retire"):
+    for stage in ("none", "prepare", "migrate", "migrate_rekey", "migrate_revoked", "retire"):
         assert unchanged(rollover[stage][1]), (stage, rollover[stage][1])
     assert unchanged(rollover["done"]), rollover["done"]
 
@@ -177,6 +198,25 @@ def test_migrate_issues_from_the_new_ca_and_the_old_certificates_keep_working(ro
     assert rollover["migrate_status"] == {"alice_old": 200, "bob_new": 200, "carol_old": 495}
     assert rollover["map_serials"] == {"alice": True, "bob": True}  # one name map for both CAs' serials
     assert rollover["migrate_dave"] == 495  # revoked under the new CA
+
+
+def test_a_renewal_under_the_new_ca_with_the_same_key_leaves_the_old_certificate_working(rollover):
+    assert rollover["bob_renewed_status"] == {"bob_old": 200, "bob_new": 200}
+
+
+def test_a_rekey_during_migrate_revokes_the_old_key_under_both_cas(rollover):
+    assert rollover["rekey_status"] == {"bob_old": 495, "bob_new": 495, "bob_rekeyed": 200}
+    assert "Molecule CA 2" not in issuer_of(rollover["bob_old"])  # the old CA's certificate, revoked by its own CRL
+
+
+def test_the_crl_job_and_the_report_refuse_a_dropped_stage_and_change_nothing(rollover):
+    for key in ("refresh_dropped", "report_dropped"):
+        succeeded, output = rollover[key]
+        assert not succeeded and "mtls_ca_rollover is none but" in output and "ca-next exists" in output, output[-3000:]
+    assert rollover["refresh_dropped_host"]
+    assert rollover["refresh_dropped_status"] == {"alice_old": 200, "bob_new": 200}
+    succeeded, output = rollover["refresh"]
+    assert succeeded, output[-3000:]
 
 
 def test_retire_leaves_only_the_new_ca_trusted(rollover):
