@@ -61,3 +61,45 @@ def test_a_missing_or_unreadable_ledger_fails_loudly(tmp_path, content, fragment
         path.write_text(content)
     with pytest.raises(AnsibleFilterError, match=fragment):
         valid_certificates(str(path))
+
+
+@pytest.mark.parametrize("entry, fragment", [
+    # written by a module run on its own, or by hand: it would reach nginx's maps
+    ({"serial": "A1", "name": 'x"; } server { listen 80', "status": "valid"}, "the name of serial 'A1' must be letters"),
+    ({"serial": "A1", "name": "alice\n", "status": "valid"}, "must be letters"),
+    ({"serial": "A1 1;", "name": "alice", "status": "valid"}, "serial 'A1 1;' is not hexadecimal"),
+    ({"serial": "a1", "name": "alice", "status": "valid"}, "serial 'a1' is not hexadecimal"),
+])
+def test_a_ledger_entry_that_could_reach_nginx_unescaped_is_refused(tmp_path, entry, fragment):
+    ledger = {**_ledger.empty(), "certificates": [entry]}
+    path = tmp_path / "ledger.json"
+    path.write_text(json.dumps(ledger))
+    with pytest.raises(AnsibleFilterError, match=fragment + ".*restore the ledger from your backup"):
+        valid_certificates(str(path))
+    ledger["certificates"][0]["status"] = "revoked"  # only what nginx gets is checked
+    path.write_text(json.dumps(ledger))
+    assert valid_certificates(str(path)) == []
+
+
+def test_rollover_layout_errors_read_the_pki_directory(tmp_path):
+    from ansible_collections.mtls.nginx.plugins.filter.pki import rollover_layout_errors
+    (tmp_path / "ca").mkdir()
+    assert rollover_layout_errors(str(tmp_path), "none") == []
+    (tmp_path / "ca-next").mkdir()
+    assert "a CA rollover is under way" in rollover_layout_errors(str(tmp_path), "none")[0]
+    assert rollover_layout_errors(str(tmp_path), "migrate") == []
+
+
+def test_client_cas_name_the_archived_cas_a_host_may_stop_trusting(tmp_path):
+    import datetime
+    from ansible_collections.mtls.nginx.plugins.filter.pki import client_cas
+    from ansible_collections.mtls.nginx.plugins.module_utils import _keys, _trust, _x509
+    assert client_cas(str(tmp_path))["retired"] == [] and client_cas(str(tmp_path))["archived_ledgers"] == []
+    retired = tmp_path / "archive" / "20261129T000000Z-retired"
+    retired.mkdir(parents=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    pem = _x509.dump_certificate(_x509.issue_ca_certificate(_keys.generate_key("ec"), _x509.build_name("Old CA"), 30, now))
+    (retired / "ca.crt").write_bytes(pem)
+    cas = client_cas(str(tmp_path))
+    assert cas["retired"] == [_trust.fingerprint(_trust.certificates(pem)[0])]
+    assert cas["archived_ledgers"] == [str(retired / "ledger.json")]
