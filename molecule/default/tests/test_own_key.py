@@ -37,7 +37,8 @@ def grace(inventory, scratch):
     users = inventory["mtls_clients"]  # everyone stays listed: the tests after this one use them
     csr = request(scratch, "grace")
     output = []
-    recap = converge({"mtls_clients": users + [{"name": "grace", "csr": csr}]}, output=output)
+    # grace first: the proof step must request as a user whose key is on the control node (alice)
+    recap = converge({"mtls_clients": [{"name": "grace", "csr": csr}] + users}, output=output)
     key = os.path.join(scratch, "grace.key")
     cert = os.path.join(PKI_DIR, "clients", "grace", "grace.crt")
     status = https_get(inventory["mtls_listen_port"], cert, key).status
@@ -53,6 +54,10 @@ def grace(inventory, scratch):
     return {"recap": recap, "output": output[0], "status": status, "files": files, "refused": refused,
             "unchanged": unchanged, "revoked_status": https_get(inventory["mtls_listen_port"], cert, key).status,
             "cert": cert}
+
+
+def test_the_proof_step_requests_as_a_user_whose_key_is_here(grace):
+    assert "a certificate gets 200, as alice" in grace["output"], grace["output"][-3000:]
 
 
 def test_her_own_key_and_the_issued_certificate_get_200(grace):
