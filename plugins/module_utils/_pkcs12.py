@@ -10,6 +10,8 @@ try:
 except ImportError:  # see _x509.CRYPTOGRAPHY_IMPORT_ERROR
     pass
 
+from ansible_collections.mtls.nginx.plugins.module_utils._der import children as _children
+from ansible_collections.mtls.nginx.plugins.module_utils._der import element as _tlv
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import public_key_der
 
 # OpenSSL 3's default iteration count. Raising it buys nothing while the bundle's MAC, which
@@ -100,34 +102,6 @@ def encryption_profile(data):
         if bag_algorithms and all(a == wanted_bag for a in bag_algorithms) and mac_digest == wanted_mac:
             return name
     return "other"
-
-
-# ---------------------------------------------------------------------------- minimal DER reader
-
-def _tlv(data, pos):
-    """(tag, value_start, value_end) of the DER element at pos."""
-    if pos + 2 > len(data):
-        raise BundleError("truncated DER")
-    tag, length = data[pos], data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        count = length & 0x7F
-        if count == 0 or count > 4 or pos + count > len(data):
-            raise BundleError("unsupported DER length")
-        length = int.from_bytes(data[pos:pos + count], "big")
-        pos += count
-    if pos + length > len(data):
-        raise BundleError("truncated DER")
-    return tag, pos, pos + length
-
-
-def _children(data, start, end):
-    items, pos = [], start
-    while pos < end:
-        tag, value_start, value_end = _tlv(data, pos)
-        items.append((tag, value_start, value_end))
-        pos = value_end
-    return items
 
 
 def _expect(item, tag):

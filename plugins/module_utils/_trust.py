@@ -2,8 +2,8 @@
 """The lost-PKI guard: a host never silently stops trusting a client CA it trusts today.
 
 Runs on the managed host (inside mtls.nginx.host_files), where only Python's standard library is
-sure to exist: certificates are read as far as needed (their SHA-256 and subject) with a small
-DER reader, never verified or trusted here.
+sure to exist: certificates are read as far as needed (their SHA-256 and subject) with the small
+DER reader of _der, never verified or trusted here.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import hashlib
 import re
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import printable
+from ansible_collections.mtls.nginx.plugins.module_utils._der import children, element
 
 _PEM_RE = re.compile(rb"-----BEGIN CERTIFICATE-----\s*(.*?)\s*-----END CERTIFICATE-----", re.S)
 # The subject attributes a report names, by their DER-encoded OIDs.
@@ -34,45 +35,24 @@ def fingerprint(der):
     return hashlib.sha256(der).hexdigest().upper()
 
 
-def _element(der, offset):
-    """(tag, start of content, end of content) of the DER element at offset."""
-    tag, length = der[offset], der[offset + 1]
-    offset += 2
-    if length & 0x80:
-        count = length & 0x7F
-        length = int.from_bytes(der[offset:offset + count], "big")
-        offset += count
-    if offset + length > len(der):
-        raise ValueError("truncated")
-    return tag, offset, offset + length
-
-
-def _children(der, start, end):
-    while start < end:
-        tag, content, after = _element(der, start)
-        yield tag, content, after
-        start = after
-
-
 def subject(der):
     """The certificate's subject as CN=…,O=…,C=… (non-printable characters escaped), or "?"."""
     try:
-        _tag, cert_start, cert_end = _element(der, 0)
-        _tag, tbs_start, tbs_end = next(_children(der, cert_start, cert_end))[0:3]
-        fields = list(_children(der, tbs_start, tbs_end))
+        _tag, cert_start, cert_end = element(der, 0)
+        _tag, tbs_start, tbs_end = children(der, cert_start, cert_end)[0]
+        fields = children(der, tbs_start, tbs_end)
         if fields and fields[0][0] == 0xA0:  # [0] version
             fields = fields[1:]
         _tag, name_start, name_end = fields[4]  # serial, signature, issuer, validity, subject
         parts = []
-        for _set_tag, set_start, set_end in _children(der, name_start, name_end):
-            for _seq_tag, seq_start, seq_end in _children(der, set_start, set_end):
-                (_oid_tag, oid_start, oid_end), (_value_tag, value_start, value_end) = list(
-                    _children(der, seq_start, seq_end))[:2]
+        for _set_tag, set_start, set_end in children(der, name_start, name_end):
+            for _seq_tag, seq_start, seq_end in children(der, set_start, set_end):
+                (_oid_tag, oid_start, oid_end), (_value_tag, value_start, value_end) = children(der, seq_start, seq_end)[:2]
                 label = _ATTRIBUTES.get(der[oid_start:oid_end])
                 if label:
                     parts.append(f"{label}={der[value_start:value_end].decode('utf-8', 'replace')}")
         return printable(",".join(reversed(parts))) or "?"  # RFC 4514 order, as the pki role prints subjects
-    except (IndexError, ValueError, StopIteration):
+    except (IndexError, ValueError):
         return "?"
 
 

@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -118,6 +119,15 @@ def port_open(port):
 def client_files(pki, name):
     base = os.path.join(pki, "clients", name, name)
     return f"{base}.crt", f"{base}.key"
+
+
+def keep_copy(scratch, name, label="old"):
+    """A user's current certificate and key, as a device (or a thief, or an old laptop) keeps them."""
+    kept = []
+    for path in client_files(PKI_DIR, name):
+        kept.append(os.path.join(scratch, f"{label}-{os.path.basename(path)}"))
+        shutil.copy(path, kept[-1])
+    return tuple(kept)
 
 
 @pytest.fixture(scope="module")

@@ -4,25 +4,15 @@ Every claim is a real TLS request to nginx with the certificate a user's device 
 leaves the scenario as it found it: alice's certificate renewed (same key), the original CA trusted.
 """
 import os
-import shutil
 
 import pytest
-from conftest import PKI_DIR, client_files, converge, https_get
+from conftest import PKI_DIR, client_files, converge, https_get, keep_copy
 from cryptography import x509
 
 
 def serial_of(cert_path):
     with open(cert_path, "rb") as handle:
         return format(x509.load_pem_x509_certificate(handle.read()).serial_number, "X")
-
-
-def keep_copy(scratch, name, label):
-    """The certificate and key on a user's device: copies of the kit's files as they are now."""
-    kept = []
-    for path in client_files(PKI_DIR, name):
-        kept.append(os.path.join(scratch, f"{label}-{os.path.basename(path)}"))
-        shutil.copy(path, kept[-1])
-    return tuple(kept)
 
 
 def host_state(host):

@@ -7,24 +7,14 @@ Every claim is a real TLS request to nginx.
 import http.client
 import json
 import os
-import shutil
 import ssl
 
 import pytest
-from conftest import PKI_DIR, client_files, converge, https_get
+from conftest import PKI_DIR, client_files, converge, https_get, keep_copy
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 KEYWORDS = ["default", "include", "hostnames", "volatile"]
-
-
-def keep_copy(scratch, name):
-    """alice's or bob's current certificate and key, as a thief (or an old laptop) keeps them."""
-    kept = []
-    for path in client_files(PKI_DIR, name):
-        kept.append(os.path.join(scratch, f"old-{os.path.basename(path)}"))
-        shutil.copy(path, kept[-1])
-    return tuple(kept)
 
 
 def ledger_entry(serial):
