@@ -13,7 +13,7 @@ IMAGE := mtls-nginx-target:bookworm
 N ?= 200
 BENCH_VENV := .venv-bench
 
-.PHONY: deps venv link lint unit image molecule test demo demo-down demo-check kit-check bench bench-site bench-serve clean
+.PHONY: deps venv link lint unit image image-bookworm molecule test demo demo-down demo-check kit-check bench bench-site bench-serve clean
 
 # Debian packages make test needs (Docker, debootstrap, NSS tools, Java, Chromium, shellcheck).
 deps:
@@ -42,9 +42,12 @@ lint: venv
 unit: venv
 	pytest -q tests/unit
 
-image:
+# The demo runs Debian 12 only; Molecule also needs Debian 13 (trixie, fleet).
+image-bookworm:
 	scripts/docker-engine.sh
 	scripts/build-image.sh bookworm
+
+image: image-bookworm
 	scripts/build-image.sh trixie
 
 # sslyze pins its own cryptography: it gets an environment of its own, used by the TLS policy test.
@@ -59,7 +62,7 @@ $(SSLYZE_VENV)/.installed:
 molecule: venv image $(SSLYZE_VENV)/.installed
 	molecule test --all
 
-demo-check: venv image
+demo-check: venv image-bookworm
 	scripts/demo.sh check
 
 # The users' side, against the demo (demo-check leaves it running; or run make demo first):
@@ -69,7 +72,7 @@ kit-check: venv
 
 test: deps lint unit molecule demo-check kit-check
 
-demo: venv image
+demo: venv image-bookworm
 	scripts/demo.sh up
 
 demo-down:
