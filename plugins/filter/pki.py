@@ -104,4 +104,5 @@ def fleet_servers(hosts, hostvars, fallback):
 class FilterModule:
     def filters(self):
         return {"pki_paths": pki_paths, "valid_certificates": valid_certificates, "fleet_servers": fleet_servers,
-                "client_cas": client_cas, "rollover_errors": rollover_errors, "rollover_layout_errors": rollover_layout_errors, "node_exporter_textfile": node_exporter_textfile}
+                "client_cas": client_cas, "rollover_errors": rollover_errors,
+                "rollover_layout_errors": rollover_layout_errors, "node_exporter_textfile": node_exporter_textfile}

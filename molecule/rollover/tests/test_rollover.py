@@ -130,8 +130,8 @@ def rollover(inventory, port, scratch):
     seen["report_dropped"] = report("-e", dropped)
     seen["refresh_dropped_host"] = on_host("sha256sum", "/etc/nginx/mtls/crl.pem", "/etc/nginx/mtls/ca.crt") == crl_before
     seen["refresh_dropped_status"] = {label: status(seen[label]) for label in ("alice_old", "bob_new")}
-    seen["refresh"] = playbook("refresh_crl", "-e", json.dumps({**json.loads(dropped), "mtls_ca_next": NEXT_CA,
-                                                                 "mtls_ca_rollover": "migrate"}))
+    in_stage = {**json.loads(dropped), "mtls_ca_next": NEXT_CA, "mtls_ca_rollover": "migrate"}
+    seen["refresh"] = playbook("refresh_crl", "-e", json.dumps(in_stage))
     # bob rekeys during migrate: his old key stops under both CAs at once, his new one works
     os.unlink(shared.client_files(shared.PKI_DIR, "bob")[1])
     seen["migrate_rekey"] = converge("migrate", **emails)

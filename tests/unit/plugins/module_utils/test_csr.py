@@ -66,8 +66,9 @@ def test_what_a_request_asks_for_is_named_to_be_ignored():
                   x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
                   x509.SubjectAlternativeName([x509.DNSName("evil.example.org"), x509.RFC822Name("x@evil.example")])]
     csr = C.load_csr(request(ec.generate_private_key(ec.SECP256R1()), extensions, "admin"), "carol.csr")
-    assert C.ignored_requests(csr, "carol.csr") == ["subject CN=admin", "basicConstraints CA:TRUE", "extendedKeyUsage serverAuth,clientAuth",
-                                       "subjectAltName evil.example.org,x@evil.example"]
+    assert C.ignored_requests(csr, "carol.csr") == [
+        "subject CN=admin", "basicConstraints CA:TRUE", "extendedKeyUsage serverAuth,clientAuth",
+        "subjectAltName evil.example.org,x@evil.example"]
     assert C.ignored_requests(C.load_csr(request(ec.generate_private_key(ec.SECP256R1()), subject=None), "x"), "x") == []
 
 

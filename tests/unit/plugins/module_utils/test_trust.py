@@ -44,7 +44,7 @@ def test_guard(current, new, retired, dropped):
         assert error is None
         return
     for pem in dropped:
-        assert f"(SHA-256 {sha(pem)})" in error.split(" instead")[0]
+        assert f"(SHA-256 {sha(pem)})" in error.split(" instead", maxsplit=1)[0]
     assert error.startswith("/etc/nginx/mtls/ca.crt: this run would stop trusting the client CA ")
     if new == LOST:
         assert f"and trust CN=mtls.nginx Client CA,C=NL (SHA-256 {sha(LOST)}) instead" in error
