@@ -74,6 +74,13 @@ def ca_root(p, check_mode, diff):
     the_plan = plan.plan_ca(p, key_data, read(p["certificate_path"]), check_mode, now=now)
     result = _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
     result["created"] = the_plan.reason in ("missing", "forced") and (p["force"] or key_data is None)
+    if result["created"] and not p["force"]:
+        result["warnings"] = [
+            f"a NEW CA ({result.get('subject', p['common_name'])}) was made in"
+            f" {os.path.dirname(os.path.abspath(p['certificate_path']))}, which had none. If this PKI existed before (a lost,"
+            " emptied or mistyped mtls_pki_dir, a fresh CI runner or AWX/AAP job container), stop and restore it from"
+            " your backup: nothing that trusted the old CA trusts this one (for a client CA, the server role refuses to"
+            " replace the one a host trusts; for the server CA, devices refuse the servers until they install a new kit)."]
     if "not_after" in result:
         result["days_left"] = days_left(datetime.datetime.fromisoformat(result["not_after"]), now)
     return result

@@ -182,16 +182,25 @@ def supersede(ledger, now, others=()):
     return (revoke(ledger, due, now) if due else ledger), due
 
 
-def previous_until(ledger, name, serial):
-    """When the name's previous certificate of the same key (the one a same-key renewal left valid)
-    ends, as ISO 8601, or None: the user's kit says until when the old one keeps working."""
-    current = next((entry for entry in ledger["certificates"] if entry["serial"] == serial), None)
-    if current is None:
-        return None
-    ends = [entry["not_after"] for entry in ledger["certificates"]
-            if entry["name"] == name and entry["serial"] != serial and entry["status"] == "valid"
-            and entry.get("spki_sha256") == current.get("spki_sha256") and entry["not_before"] <= current["not_before"]]
-    return max(ends, key=datetime.datetime.fromisoformat) if ends else None
+def by_name(ledger):
+    """{name: [entries]}: each user's certificates, for look-ups over many users in one pass."""
+    names = {}
+    for entry in ledger["certificates"]:
+        names.setdefault(entry["name"], []).append(entry)
+    return names
+
+
+def previous_until(entries, current):
+    """When the previous certificate of current's key (the one a same-key renewal left valid) ends,
+    as ISO 8601, or None: the user's kit says until when the old one keeps working.
+
+    entries: the name's ledger entries; current: {serial_number, spki_sha256, not_before} of the
+    name's certificate now."""
+    ends = [_when(entry, "not_after") for entry in entries
+            if entry["serial"] != current["serial_number"] and entry["status"] == "valid"
+            and entry.get("spki_sha256") == current["spki_sha256"]
+            and _when(entry, "not_before") <= datetime.datetime.fromisoformat(current["not_before"])]
+    return max(ends).isoformat() if ends else None
 
 
 def _expired(entry, now):

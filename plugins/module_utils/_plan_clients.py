@@ -11,7 +11,7 @@ import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _kit, _ledger, _pkcs12
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, utcnow
-from ansible_collections.mtls.nginx.plugins.module_utils._keys import load_private_key
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import load_private_key, spki_sha256
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path
 from ansible_collections.mtls.nginx.plugins.module_utils._plan import (
     BUNDLE_MODE,
@@ -20,7 +20,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._plan import (
     plan_bundle_of,
     plan_client,
 )
-from ansible_collections.mtls.nginx.plugins.module_utils._x509 import dump_certificate, load_certificate, serial_hex
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import dump_certificate, load_certificate, not_before, serial_hex
 
 
 PASSPHRASE_MODE = 0o600  # a generated bundle passphrase
@@ -67,6 +67,8 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     now = now or utcnow()
     plans = []
     view = _ledger.View.of(ledger, others) if ledger is not None else None
+    # Each user's certificates at the start of the run (what this run issues is each one's current).
+    history = _ledger.by_name(_ledger.combine(ledger, others)) if ledger is not None else None
     for index, client in enumerate(p["clients"]):
         if client.get("csr") is not None:
             if client.get("p12_passphrase") is not None:
@@ -90,7 +92,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
                                 supersede=False, keep_issuer=keep_issuer)
         if own_key:
             plans.append(_plan_own_key(p, client["name"], files, cert_plan, cert_data, ca, keep_issuer, trust, read,
-                                       check_mode, lambda cert: _previous_until(view, others, client["name"], cert)))
+                                       check_mode, lambda cert: _previous_until(history, client["name"], cert)))
             continue
         if check_mode and (cert_plan.reason or passphrase is None):
             # Nothing was issued to compare with: everything made from the certificate changes.
@@ -110,7 +112,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             bundles[option] = (bundle_plan, after)
         kit_plan = plan_kit(p, client["name"], files, cert=cert, cert_data=cert_data, ca_cert=issuer, trust=trust, read=read,
                             bundles={option: data for option, (_plan, data) in bundles.items()},
-                            previous_until=_previous_until(view, others, client["name"], cert))
+                            previous_until=_previous_until(history, client["name"], cert))
         bundles["path"][0].writes[:0] = passphrase_writes
         plans.append(ClientPlans(client["name"], cert_plan, bundles["path"][0], bundles["compat_path"][0], kit_plan))
     if view is not None:
@@ -129,11 +131,13 @@ def _certificate_after(cert_plan, files, cert_data, ca, keep_issuer):
     return cert_data, cert, issuer
 
 
-def _previous_until(view, others, name, cert):
+def _previous_until(history, name, cert):
     """When the certificate a same-key renewal left valid ends (see _ledger.previous_until), or None."""
-    if view is None:
+    if history is None:
         return None
-    return _ledger.previous_until(_ledger.combine(view.ledger, others), name, serial_hex(cert.serial_number))
+    current = {"serial_number": serial_hex(cert.serial_number), "spki_sha256": spki_sha256(cert),
+               "not_before": not_before(cert).isoformat()}
+    return _ledger.previous_until(history.get(name, []), current)
 
 
 def _plan_own_key(p, name, files, cert_plan, cert_data, ca, keep_issuer, trust, read, check_mode, previous_until):

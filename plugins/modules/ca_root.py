@@ -123,7 +123,8 @@ days_left:
 created:
   description:
     - Whether a new CA (a new key) was, or in check mode would be, made; false when the existing key re-signs.
-    - A CA made where one was expected (a lost or mistyped directory) is trusted by no server and no device.
+    - A CA made where one was expected (a lost or mistyped directory) is trusted by no server and no device;
+      the module warns when it makes one (unless O(force)).
   returned: always
   type: bool
   version_added: "0.4.0"

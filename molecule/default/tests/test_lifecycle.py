@@ -48,7 +48,7 @@ def test_a_run_against_a_lost_pki_changes_nothing_on_the_host(host, inventory, u
     output = []
     converge({"mtls_pki_dir": lost, "mtls_clients": users}, expect_success=False, output=output)
     text = output[0]
-    assert "WARNING: a NEW client CA" in text and "restore it from your backup" in text
+    assert "a NEW CA (CN=mtls.nginx Molecule CA" in text and "restore it from your backup" in text
     assert "this run would stop trusting the client CA CN=mtls.nginx Molecule CA" in text
     assert "Nothing was changed" in text and "mtls_replace_client_ca=true" in text
     assert host_state(host) == before

@@ -1122,3 +1122,14 @@ def test_a_hostile_request_fails_the_run_before_anything_is_written(run_module, 
     failed = run_module("clients", clients_args(pki, users))
     assert failed.get("failed") and failed["msg"].startswith("clients[2] (dave).csr: its subject or extensions cannot"), failed
     assert snapshot(pki) == before and not (pki / "clients/bob").exists()
+
+
+def test_ca_root_warns_when_it_makes_a_new_ca(run_module, pki):
+    made = run_module("ca_root", ca_args(pki))
+    warning = str(made["warnings"][0])  # ansible-core 2.19 returns warnings as structured events
+    assert made["created"] is True and "a NEW CA (CN=" in warning and "restore it from your backup" in warning
+    again = run_module("ca_root", ca_args(pki))
+    assert again["created"] is False and not again.get("warnings")
+    (pki / "ca/ca.crt").unlink()  # re-signed with the existing key: the same CA, no warning
+    resigned = run_module("ca_root", ca_args(pki))
+    assert resigned["changed"] and resigned["created"] is False and not resigned.get("warnings")
