@@ -9,7 +9,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _files, _info, _layout, _ledger, _rollover
-from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _trust, _x509
+from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _server_model, _trust, _x509
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import fleet, name_error
 
@@ -44,6 +44,12 @@ def valid_certificates(ledger_path):
     if any(errors):
         raise AnsibleFilterError("; ".join(error for error in errors if error) + "; restore the ledger from your backup")
     return entries
+
+
+def server_model(ledger_paths, settings):
+    """What the host's nginx is told (see _server_model.build), each trusted CA's ledger read once."""
+    certificates = [entry for path in ledger_paths for entry in valid_certificates(path)]
+    return _server_model.build(settings, certificates)
 
 
 def client_cas(pki_dir, stage="none", reissue="on_renewal"):
@@ -105,4 +111,5 @@ class FilterModule:
     def filters(self):
         return {"pki_paths": pki_paths, "valid_certificates": valid_certificates, "fleet_servers": fleet_servers,
                 "client_cas": client_cas, "rollover_errors": rollover_errors,
-                "rollover_layout_errors": rollover_layout_errors, "node_exporter_textfile": node_exporter_textfile}
+                "rollover_layout_errors": rollover_layout_errors, "node_exporter_textfile": node_exporter_textfile,
+                "server_model": server_model}

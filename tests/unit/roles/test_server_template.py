@@ -6,23 +6,34 @@ import jinja2
 import pytest
 import yaml
 
+from ansible_collections.mtls.nginx.plugins.module_utils import _server_model
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 3))
 ROLE = os.path.join(ROOT, "roles", "server")
 
 
-def render(template="mtls-nginx.conf.j2", **overrides):
+ALICE = {"serial": "4CF09E04D705E3DCE5FDA0148BEB04B2", "name": "alice", "fingerprint_sha256": "ab" * 32}
+
+
+def render(template="mtls-nginx.conf.j2", server_valid_certificates=(ALICE,), server_http2_directive=False, **overrides):
+    """The template as the role renders it: the host's variables through the server_model filter."""
     with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
         variables = yaml.safe_load(handle)
     with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as handle:
         role_vars = yaml.safe_load(handle)
-    variables.update({key: role_vars[key] for key in ("server_tls_dir", "server_www_dir", "server_tls_profiles",
-                                                      "server_ciphers")})
-    variables.update(ansible_managed="Ansible managed", server_http2_directive=False, server_valid_certificates=[
-        {"serial": "4CF09E04D705E3DCE5FDA0148BEB04B2", "name": "alice", "fingerprint_sha256": "ab" * 32}])
     variables.update(overrides)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), undefined=jinja2.StrictUndefined)
-    env.filters["ansible.builtin.regex_replace"] = lambda value, pattern, repl: re.sub(pattern, repl.replace("\\\\", "\\"), value)
-    return env.get_template(template).render(**variables)
+    settings = {"server_name": variables["mtls_server_name"], "listen_address": variables["mtls_listen_address"],
+                "listen_port": variables["mtls_listen_port"], "upstream": variables["mtls_upstream"],
+                "send_certificate": variables["mtls_upstream_send_certificate"], "locations": variables["mtls_locations"],
+                "verify_client": variables["mtls_verify_client"], "verify_depth": variables["mtls_ssl_verify_depth"],
+                "tls_profile": variables["mtls_tls_profile"], "session_timeout": variables["mtls_ssl_session_timeout"],
+                "keepalive_timeout": variables["mtls_keepalive_timeout"], "stream_services": variables["mtls_stream_services"],
+                "nginx_version": "1.25.1" if server_http2_directive else "1.22.1",
+                "tls_dir": role_vars["server_tls_dir"], "www_dir": role_vars["server_www_dir"]}
+    model = _server_model.build(settings, list(server_valid_certificates))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True)
+    return env.get_template(template).render(ansible_managed="Ansible managed", server_model=model)
 
 
 def directives(text):

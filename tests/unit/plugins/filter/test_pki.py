@@ -3,7 +3,7 @@ import json
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mtls.nginx.plugins.filter.pki import pki_paths, valid_certificates
+from ansible_collections.mtls.nginx.plugins.filter.pki import pki_paths, server_model, valid_certificates
 from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
 
 
@@ -103,3 +103,22 @@ def test_client_cas_name_the_archived_cas_a_host_may_stop_trusting(tmp_path):
     cas = client_cas(str(tmp_path))
     assert cas["retired"] == [_trust.fingerprint(_trust.certificates(pem)[0])]
     assert cas["archived_ledgers"] == [str(retired / "ledger.json")]
+
+
+
+def test_the_server_model_joins_every_trusted_ledger_and_refuses_a_damaged_one(tmp_path):
+    """During a rollover both CAs' ledgers count; one damaged ledger fails the whole model, never an empty map."""
+    from ansible_collections.mtls.nginx.tests.unit.plugins.module_utils.test_server_model import SETTINGS
+    paths = []
+    for serial, name in (("A1", "alice"), ("B2", "bob")):
+        ledger = {**_ledger.empty(), "certificates": [{"serial": serial, "name": name, "status": "valid",
+                                                       "fingerprint_sha256": "ab" * 32}]}
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(ledger))
+    locations = [{"path": "/admin", "allow": ["bob"]}]
+    model = server_model([str(path) for path in paths], {**SETTINGS, "locations": locations})
+    assert [c["serial"] for c in model["certificates"]] == ["A1", "B2"]
+    assert model["http"]["locations"][0]["serials"] == ["B2"]
+    paths[1].write_text("{not json")
+    with pytest.raises(AnsibleFilterError, match="is not valid JSON"):
+        server_model([str(path) for path in paths], SETTINGS)
