@@ -78,7 +78,9 @@ def test_server_errors(args, fragment):
 
 
 def test_filters_are_registered():
-    assert FilterModule().filters() == {"client_errors": client_errors, "server_errors": server_errors,
+    filters = FilterModule().filters()
+    assert filters.pop("contract").__module__.endswith("filter.inventory")
+    assert filters == {"client_errors": client_errors, "server_errors": server_errors,
                                         "normalize_clients": normalize_clients, "fleet_errors": fleet_errors,
                                         "session_hazard_errors": session_hazard_errors}
 

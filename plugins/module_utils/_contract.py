@@ -1,0 +1,130 @@
+# Private to the mtls.nginx collection: not a public API, may change without notice.
+"""The inventory contract: the variables as written in, every problem (naming the inventory host and
+variable) and the normalized model both roles read out. One home for each rule the roles share."""
+from __future__ import annotations
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _inventory, _rollover
+
+# What each nginx host says about its server certificate (the rest falls back to the control node's).
+FLEET_VARIABLES = ("mtls_server_name", "mtls_server_dns_names", "mtls_server_ip_addresses", "mtls_server_certificate",
+                   "mtls_server_private_key")
+
+
+def server_url(server_name, port):
+    """What a browser opens: https://name/ on port 443, https://name:port/ elsewhere."""
+    return f"https://{server_name}/" if port == 443 else f"https://{server_name}:{port}/"
+
+
+def device_trust(own_certificate, own_ca_certificate, pki_server_ca):
+    """The CA file a user's device must trust for a server's certificate: the pki role's server CA when
+    it issues the certificate, else the CA the team names for their own (empty: a public CA, the
+    system's trust store)."""
+    return own_ca_certificate or "" if own_certificate else pki_server_ca
+
+
+def clients_view(clients):
+    """What the roles read of mtls_clients (normalized: state present unless said otherwise)."""
+    clients = _inventory.normalize_clients([client for client in clients or [] if isinstance(client, dict)])
+    present = [client for client in clients if client["state"] == "present"]
+    return {
+        "clients": clients,
+        "present": [client["name"] for client in present],
+        "absent": [client["name"] for client in clients if client["state"] == "absent"],
+        # What the clients module issues from: each present user without state and revoke reason.
+        "issue": [{k: v for k, v in client.items() if k not in ("state", "revoke_reason")} for client in present],
+        # What the crl module revokes from: never a passphrase.
+        "revocation": [{k: client[k] for k in ("name", "state", "revoke_reason") if k in client} for client in clients],
+        # Who proves a rollout from the control node: the first present user whose key is there.
+        "verify_name": next((client["name"] for client in present if not client["csr"]), ""),
+    }
+
+
+def fleet_errors(hosts, fallback):
+    """Each nginx host's own server names and addresses, checked as its inventory writes them.
+
+    hosts: {inventory host: its FLEET_VARIABLES}. The messages name the host and the variable; a
+    server name that differs from another host's only in case is refused (one name to TLS).
+    """
+    errors, seen = [], {}
+    for host, own in (hosts or {}).items():
+        settings = {**fallback, **{key: value for key, value in own.items() if value is not None}}
+        if settings.get("mtls_server_certificate"):
+            continue
+        where = f"host {host}: "
+        found = _inventory.fleet_errors([{"name": settings.get("mtls_server_name"),
+                                          "dns_names": settings.get("mtls_server_dns_names") or [],
+                                          "ip_addresses": settings.get("mtls_server_ip_addresses") or []}])
+        errors += [where + error.replace("servers[0].name", "mtls_server_name")
+                   .replace("servers[0].dns_names", "mtls_server_dns_names")
+                   .replace("servers[0].ip_addresses", "mtls_server_ip_addresses") for error in found]
+        name = settings.get("mtls_server_name")
+        if found or not isinstance(name, str):
+            continue
+        other = seen.setdefault(name.lower(), (host, name))
+        if other[1] != name:
+            errors.append(f"{where}mtls_server_name {name} differs from host {other[0]}'s {other[1]} only in case;"
+                          " hosts that share a server name must spell it alike")
+    return errors
+
+
+def own_certificate_errors(variables, fleet_hosts=None):
+    """A server certificate the team brings comes with its key; a CA for such certificates, with one."""
+    errors = []
+    for host, own in {"": variables, **(fleet_hosts or {})}.items():
+        if bool(own.get("mtls_server_certificate")) != bool(own.get("mtls_server_private_key")):
+            errors.append(("" if host == "" else f"host {host}: ") + "mtls_server_certificate and mtls_server_private_key"
+                          " are given together, or both left empty for the pki role to issue one")
+    brought = [own for own in [variables, *(fleet_hosts or {}).values()] if own.get("mtls_server_certificate")]
+    if fleet_hosts is not None and variables.get("mtls_server_ca_certificate") and not brought:
+        errors.append("mtls_server_ca_certificate is the CA of your own server certificates, but no host in"
+                      " nginx_mtls_servers (nor the control node) sets mtls_server_certificate; without one the pki role"
+                      " issues the server certificates from its own server CA: set mtls_server_certificate per host,"
+                      " or leave mtls_server_ca_certificate empty")
+    return errors
+
+
+def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
+    """The inventory contract of one play host, for the pki or the server role.
+
+    variables: its mtls_* variables as the play sees them (the role's defaults filled in).
+    fleet_hosts: for the pki role, {inventory host: its FLEET_VARIABLES} of nginx_mtls_servers
+    ({}: no such group, the play host's own settings, host, count). pki_server_ca: the path of the
+    pki role's server CA certificate. Returns the problems ("errors", which the roles check before
+    anything else) and the model: the clients view, server_url, server_trust and, for the pki role,
+    kit_url, kit_trust, fleet and server_names.
+    """
+    get = variables.get
+    port = get("mtls_listen_port", 443)
+    errors = _inventory.client_errors(get("mtls_clients")) + own_certificate_errors(
+        variables, fleet_hosts if role == "pki" else None)
+    if role == "server":
+        # The listener: everything in it lands in nginx's configuration.
+        errors += _inventory.server_errors(
+            get("mtls_server_name"), port, get("mtls_listen_address"), get("mtls_upstream"), get("mtls_locations"),
+            get("mtls_verify_client"), get("mtls_clients"),
+            times={name: get(name) for name in ("mtls_ssl_session_timeout", "mtls_keepalive_timeout")},
+            stream_services=get("mtls_stream_services"))
+    else:
+        errors += _inventory.server_errors(get("mtls_server_name"), port, kit_url=get("mtls_client_kit_url", ""))
+        errors += _rollover.stage_errors(get("mtls_ca_rollover"), get("mtls_ca_rollover_reissue"), get("mtls_ca"),
+                                         get("mtls_ca_next"))
+        fallback = {key: get(key) for key in FLEET_VARIABLES}
+        errors += fleet_errors(fleet_hosts or {host: {}}, fallback)
+    url = server_url(get("mtls_server_name"), port)
+    model = {"errors": errors, **clients_view(get("mtls_clients")), "server_url": url,
+             # The CA this host's server certificate is checked against, by devices and the verify step.
+             "server_trust": device_trust(get("mtls_server_certificate"), get("mtls_server_ca_certificate"), pki_server_ca)}
+    if role == "server":
+        return model
+    fleet = _inventory.fleet(list((fleet_hosts or {}).values()), fallback)
+    return {
+        **model,
+        "kit_url": get("mtls_client_kit_url") or url,
+        # The CA every user's kit carries: the server CA when the pki role issues for any host.
+        "kit_trust": pki_server_ca if fleet else get("mtls_server_ca_certificate") or "",
+        "fleet": fleet,
+        # What the server CA may vouch for: every name and address of the fleet.
+        "server_names": list(dict.fromkeys(
+            [server["name"] for server in fleet] + [name for server in fleet for name in server["dns_names"]]
+            + [address for server in fleet for address in server["ip_addresses"]])),
+    }
