@@ -56,6 +56,29 @@ def _load_ca(p):
     return plan.load_ca(read(p["ca_certificate_path"]), read(p["ca_private_key_path"]), p)
 
 
+def _ca_made_later(p, check_mode):
+    """Check mode, and the signing CA's certificate or key is not there: ca_root, earlier in the run,
+    would make it, and a new CA signs everything anew. Modules predict that instead of failing to
+    load it (the roles need no check-mode guard around them)."""
+    return check_mode and any(read(p[option]) is None for option in ("ca_certificate_path", "ca_private_key_path"))
+
+
+NEW_CA = "new CA"
+
+
+def _predicted_new(diff, key=None, names=()):
+    """What a module reports in check mode when its signing CA is not made yet: everything is new
+    (key: the per-item report of a many-item module, one entry per name)."""
+    if key is None:
+        result, text = {"changed": True, "reissue_reason": NEW_CA}, f"(will be issued: {NEW_CA})\n"
+    else:
+        result = {"changed": bool(names), key: [{"name": name, "changed": True, "reissue_reason": NEW_CA} for name in names]}
+        text = "".join(f"[{name}]\n(will be issued: {NEW_CA})\n" for name in names)
+    if diff:
+        result["diff"] = {"before": "", "after": text}
+    return result
+
+
 def _leaf_files(p):
     return {p["private_key_path"]: plan.KEY_MODE, p["certificate_path"]: plan.cert_mode(p)}
 
@@ -87,6 +110,8 @@ def ca_root(p, check_mode, diff):
 
 
 def server_cert(p, check_mode, diff):
+    if p["ca_certificate_path"] and _ca_made_later(p, check_mode):
+        return _predicted_new(diff)
     ca = _load_ca(p) if p["ca_certificate_path"] else None
     the_plan = plan.plan_server(p, read(p["private_key_path"]), read(p["certificate_path"]), check_mode, ca=ca)
     return _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
@@ -97,6 +122,8 @@ def server_certs(p, check_mode, diff):
     errors = fleet_errors(p["servers"])
     if errors:
         raise MtlsError("; ".join(errors))
+    if _ca_made_later(p, check_mode):
+        return _predicted_new(diff, "servers", [server["name"] for server in p["servers"]])
     ca = _load_ca(p)
     report, before, after = [], [], []
     for server in p["servers"]:
@@ -127,6 +154,8 @@ def client_cert(p, check_mode, diff):
     # Every signature of the client CA is recorded, so that its CRL can revoke it.
     ledger_path = p["ledger_path"] or _layout.ca_files(os.path.dirname(os.path.abspath(p["ca_certificate_path"])))["ledger"]
     p = {**p, "name": name, "ledger_path": ledger_path}
+    if _ca_made_later(p, check_mode):
+        return _predicted_new(diff)
     with _ledger_lock(p["ledger_path"]):
         ledger = _load_ledger(p)
         the_plan = plan.plan_client(p, _load_ca(p), read(p["private_key_path"]), read(p["certificate_path"]),
@@ -151,6 +180,8 @@ def _other_ledgers(p):
 
 
 def crl(p, check_mode, diff):
+    if _ca_made_later(p, check_mode):
+        return {**_predicted_new(diff), "newly_revoked": []}
     with _ledger_lock(p["ledger_path"]):
         the_plan = plan.plan_crl(p, *(read(p[option]) for option in (
             "ca_certificate_path", "ca_private_key_path", "ledger_path", "path")), check_mode=check_mode,
@@ -163,6 +194,8 @@ def clients(p, check_mode, diff):
     errors = client_name_errors(p["clients"])
     if errors:
         raise MtlsError("; ".join(errors))
+    if _ca_made_later(p, check_mode):
+        return _predicted_new(diff, "clients", [client["name"] for client in p["clients"]])
     trust = _load_trust(p, check_mode)
     with _ledger_lock(p["ledger_path"]):
         ledger = _load_ledger(p)

@@ -1133,3 +1133,31 @@ def test_ca_root_warns_when_it_makes_a_new_ca(run_module, pki):
     (pki / "ca/ca.crt").unlink()  # re-signed with the existing key: the same CA, no warning
     resigned = run_module("ca_root", ca_args(pki))
     assert resigned["changed"] and resigned["created"] is False and not resigned.get("warnings")
+
+
+@pytest.mark.parametrize("name, args_for, report", [
+    ("clients", lambda pki: clients_args(pki, [{"name": "alice"}, {"name": "bob"}]), "clients"),
+    ("crl", lambda pki: crl_args(pki, [{"name": "alice"}]), None),
+    ("server_certs", lambda pki: {"ca_certificate_path": str(pki / "ca/ca.crt"), "ca_private_key_path": str(pki / "ca/ca.key"),
+                                  "servers_dir": str(pki / "server"), "servers": FLEET}, "servers"),
+    ("client_cert", lambda pki: client_args(pki, ledger_path=str(pki / "ca/ledger.json")), None),
+    ("server_cert", lambda pki: {"ca_certificate_path": str(pki / "ca/ca.crt"), "ca_private_key_path": str(pki / "ca/ca.key"),
+                                 "certificate_path": str(pki / "web.crt"), "private_key_path": str(pki / "web.key"),
+                                 "common_name": "web1.example.org"}, None),
+])
+def test_check_mode_before_the_ca_exists_predicts_everything_new(run_module, pki, name, args_for, report):
+    """A first dry run: ca_root would make the CA, so the modules predict every product as new (no guard in the roles)."""
+    before = snapshot(pki)
+    predicted = run_module(name, args_for(pki), check=True, diff=True)
+    assert predicted.get("failed") is not True, predicted.get("msg")
+    assert predicted["changed"] is True
+    if report:
+        assert all(entry["changed"] and entry["reissue_reason"] == "new CA" for entry in predicted[report])
+        assert len(predicted[report]) == (2 if name == "clients" else len(FLEET))
+        assert predicted["diff"]["after"].count("(will be issued: new CA)") == len(predicted[report])
+    else:
+        assert predicted["reissue_reason"] == "new CA" and "(will be issued: new CA)" in predicted["diff"]["after"]
+    assert snapshot(pki) == before
+    # Without check mode the missing CA is still an error that names it.
+    failed = run_module(name, args_for(pki))
+    assert failed.get("failed") and "ca.crt" in failed["msg"], failed
