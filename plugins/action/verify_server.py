@@ -7,3 +7,9 @@ from ansible_collections.mtls.nginx.plugins.plugin_utils._controller import Cont
 
 class ActionModule(ControllerAction):
     """Runs mtls.nginx.verify_server in the controller process for tasks on the control node."""
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        if self._task.check_mode and "msg" in result and not result.get("failed"):
+            result["_ansible_verbose_always"] = True  # the reason no request was sent, printed like debug's
+        return result

@@ -10,7 +10,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _files, _info, _layout, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _server_model, _trust, _x509
-from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
+from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import fleet, name_error
 
 _SERIAL_RE = re.compile(r"^[0-9A-F]{1,40}\Z")
@@ -53,16 +53,26 @@ def server_model(ledger_paths, settings):
 
 
 def client_cas(pki_dir, stage="none", reissue="on_renewal"):
-    """Which client CA issues, which ones servers trust, at a rollover stage (see _rollover.client_cas)."""
+    """Which client CA issues, which ones servers trust, at a rollover stage (see _rollover.client_cas).
+
+    Every path is where the files are now: while the stage's move is still due (check mode only
+    predicts it; anywhere else rollover_layout_errors refuses to go on), where they are until it is done.
+    """
     errors = _rollover.stage_errors(stage, reissue, {}, {"common_name": "-"})
     if errors:
         raise AnsibleFilterError("; ".join(errors))
-    archive_dir = _layout.pki_paths(pki_dir)["archive_dir"]
-    archived = _rollover.archived(archive_dir, os.listdir)
+    paths = _layout.pki_paths(pki_dir)
+    try:
+        pending = _rollover.moves(stage, paths["ca_dir"], paths["next_ca_dir"], paths["archive_dir"], os.path.isdir,
+                                  utcnow())
+    except MtlsError:
+        pending = []  # a stage the directories contradict: rollover_layout_errors names it
+    archived = [_rollover.where_now(directory, pending) for directory in _rollover.archived(paths["archive_dir"], os.listdir)
+                + [target for _source, target in pending if os.path.dirname(target) == paths["archive_dir"]]]
     # The CAs a rollover archived: hosts may stop trusting them (the lost-PKI guard lets them go).
     retired = [_trust.fingerprint(der) for directory in archived
                for der in _trust.certificates(_files.read_bytes(_layout.ca_files(directory)["certificate"]))]
-    return {**_rollover.client_cas(pki_dir, stage, reissue),
+    return {**_rollover.client_cas(pki_dir, stage, reissue, pending),
             "archived_ledgers": [_layout.ca_files(directory)["ledger"] for directory in archived], "retired": retired}
 
 

@@ -10,6 +10,14 @@ FLEET_VARIABLES = ("mtls_server_name", "mtls_server_dns_names", "mtls_server_ip_
                    "mtls_server_private_key")
 
 
+# The listener's settings under the server model's names (see _server_model.build).
+LISTENER = {"server_name": "mtls_server_name", "listen_address": "mtls_listen_address", "listen_port": "mtls_listen_port",
+            "upstream": "mtls_upstream", "send_certificate": "mtls_upstream_send_certificate",
+            "locations": "mtls_locations", "verify_client": "mtls_verify_client", "verify_depth": "mtls_ssl_verify_depth",
+            "tls_profile": "mtls_tls_profile", "session_timeout": "mtls_ssl_session_timeout",
+            "keepalive_timeout": "mtls_keepalive_timeout", "stream_services": "mtls_stream_services"}
+
+
 def server_url(server_name, port):
     """What a browser opens: https://name/ on port 443, https://name:port/ elsewhere."""
     return f"https://{server_name}/" if port == 443 else f"https://{server_name}:{port}/"
@@ -90,8 +98,8 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
     fleet_hosts: for the pki role, {inventory host: its FLEET_VARIABLES} of nginx_mtls_servers
     ({}: no such group, the play host's own settings, host, count). pki_server_ca: the path of the
     pki role's server CA certificate. Returns the problems ("errors", which the roles check before
-    anything else) and the model: the clients view, server_url, server_trust and, for the pki role,
-    kit_url, kit_trust, fleet and server_names.
+    anything else) and the model: the clients view, server_url, server_trust; for the server role
+    its listener's settings; for the pki role kit_url, kit_trust, fleet and server_names.
     """
     get = variables.get
     port = get("mtls_listen_port", 443)
@@ -115,7 +123,7 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
              # The CA this host's server certificate is checked against, by devices and the verify step.
              "server_trust": device_trust(get("mtls_server_certificate"), get("mtls_server_ca_certificate"), pki_server_ca)}
     if role == "server":
-        return model
+        return {**model, "listener": {name: get(variable) for name, variable in LISTENER.items()}}
     fleet = _inventory.fleet(list((fleet_hosts or {}).values()), fallback)
     return {
         **model,

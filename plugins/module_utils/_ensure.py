@@ -301,7 +301,11 @@ def pki_info(p, check_mode, diff):
 
 
 def verify_server(p, check_mode, diff):
-    """Requests change nothing; check mode sends them too (the role skips them when it only predicts)."""
+    """Requests change nothing, but in check mode what they would prove depends on changes the same
+    run only predicts: none is sent, and the result says so."""
+    if check_mode:
+        return {"changed": False, "msg": f"Check mode: the requests to {p['url']} are not sent; what they would prove"
+                " depends on changes this run only predicted. Run without --check to verify the server."}
     return _https.verify_server(p)
 
 

@@ -33,16 +33,20 @@ def stage_errors(stage, reissue, ca, next_ca):
     return errors
 
 
-def client_cas(pki_dir, stage, reissue="on_renewal"):
+def client_cas(pki_dir, stage, reissue="on_renewal", pending=()):
     """What the roles do with the client CAs at a stage, once ca_rollover has run.
 
     Each CA is its files (_layout.ca_files) and "settings", the inventory variable that describes
     it: ca/ holds mtls_ca, or mtls_ca_next once retired (until mtls_ca takes its values and the
-    stage goes back to none); ca-next/ holds mtls_ca_next.
+    stage goes back to none); ca-next/ holds mtls_ca_next. pending: the renames ca_rollover only
+    predicted (check mode): each path is where its files are until they are done.
     """
     paths = pki_paths(pki_dir)
-    current = {**ca_files(paths["ca_dir"]), "settings": "mtls_ca_next" if stage == "retire" else "mtls_ca"}
-    upcoming = {**ca_files(paths["next_ca_dir"]), "settings": "mtls_ca_next"}
+
+    def files(directory):
+        return {key: where_now(path, pending) for key, path in ca_files(directory).items()}
+    current = {**files(paths["ca_dir"]), "settings": "mtls_ca_next" if stage == "retire" else "mtls_ca"}
+    upcoming = {**files(paths["next_ca_dir"]), "settings": "mtls_ca_next"}
     both = stage in ("prepare", "migrate")
     return {
         "issuing": upcoming if stage == "migrate" else current,
@@ -51,6 +55,14 @@ def client_cas(pki_dir, stage, reissue="on_renewal"):
         "other": (current if stage == "migrate" else upcoming) if both else None,
         "keep_issuer": current["certificate"] if stage == "migrate" and reissue == "on_renewal" else None,
     }
+
+
+def where_now(path, pending):
+    """Where path is until the pending renames [(from, to)] are done (check mode predicts them only)."""
+    for source, target in reversed(pending or []):
+        if path == target or path.startswith(target + os.sep):
+            path = source + path[len(target):]
+    return path
 
 
 def moves(stage, ca_dir, next_dir, archive_dir, exists, now):

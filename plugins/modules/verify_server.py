@@ -23,7 +23,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: The requests are sent in check mode too; they change nothing.
+    details: >-
+      In check mode no request is sent, and RV(msg) says so; what the requests would prove depends on
+      changes that the same run only predicts (a CA, a certificate, a reload).
   diff_mode:
     support: none
   platform:
@@ -71,12 +73,16 @@ EXAMPLES = r"""
 RETURN = r"""
 refused_attempts:
   description: Attempts until the request without a certificate got the 496 page.
-  returned: success
+  returned: success, not in check mode
   type: int
 accepted_attempts:
   description: Attempts until the request with O(client_cert) got HTTP 200.
-  returned: success and O(client_cert) given
+  returned: success and O(client_cert) given, not in check mode
   type: int
+msg:
+  description: In check mode, which requests were not sent and why (shown like a debug message).
+  returned: check mode
+  type: str
 """
 
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module

@@ -141,6 +141,12 @@ def rollover(inventory, port, scratch):
     gone = {**emails, "dave": {"email": "dave@example.org", "state": "revoked"}}
     seen["migrate_revoked"] = converge("migrate", **gone)
     seen["migrate_dave"] = status(seen["dave_new"])
+    # a dry run of retire: the move is only predicted, the rest predicted from where the files still are
+    seen["retire_dry"], before = [], on_host("sha256sum", "/etc/nginx/mtls/crl.pem", "/etc/nginx/mtls/ca.crt")
+    shared.converge({"mtls_clients": with_changes(**revoked_carol, **gone), "mtls_ca_next": NEXT_CA,
+                     "mtls_ca_rollover": "retire"}, "--check", "--diff", output=seen["retire_dry"])
+    seen["retire_dry_kept"] = (sorted(os.listdir(shared.PKI_DIR)),
+                               on_host("sha256sum", "/etc/nginx/mtls/crl.pem", "/etc/nginx/mtls/ca.crt") == before)
     # retire: the first CA leaves every server's trust and goes to the archive
     seen["retire"] = converge("retire", **gone)
     seen["alice_new"] = keep(scratch, "alice", "alice-new")
@@ -217,6 +223,15 @@ def test_the_crl_job_and_the_report_refuse_a_dropped_stage_and_change_nothing(ro
     assert rollover["refresh_dropped_status"] == {"alice_old": 200, "bob_new": 200}
     succeeded, output = rollover["refresh"]
     assert succeeded, output[-3000:]
+
+
+def test_a_dry_run_of_retire_predicts_the_whole_run_and_moves_nothing(rollover):
+    output = rollover["retire_dry"][0]
+    crl_task = output.split("Revoke and keep the CRL of each client CA current")[1].split("TASK [")[0]
+    assert "ca-next/crl.pem" in crl_task, crl_task  # the issuing CA's CRL, where it still is
+    assert "Check mode: the requests to" in output
+    layout, host_unchanged = rollover["retire_dry_kept"]
+    assert "ca-next" in layout and host_unchanged
 
 
 def test_retire_leaves_only_the_new_ca_trusted(rollover):

@@ -105,6 +105,35 @@ def test_client_cas_name_the_archived_cas_a_host_may_stop_trusting(tmp_path):
     assert cas["archived_ledgers"] == [str(retired / "ledger.json")]
 
 
+def test_while_a_move_is_due_client_cas_point_where_the_files_still_are(tmp_path):
+    """A dry run at retire (or abandon): the move is only predicted, so every path is the current one."""
+    import datetime
+    from ansible_collections.mtls.nginx.plugins.filter.pki import client_cas
+    from ansible_collections.mtls.nginx.plugins.module_utils import _keys, _trust, _x509
+    now = datetime.datetime.now(datetime.timezone.utc)
+    pems = {}
+    for directory, name in (("ca", "Old CA"), ("ca-next", "New CA")):
+        (tmp_path / directory).mkdir()
+        pems[directory] = _x509.dump_certificate(_x509.issue_ca_certificate(_keys.generate_key("ec"), _x509.build_name(name), 30, now))
+        (tmp_path / directory / "ca.crt").write_bytes(pems[directory])
+    due = client_cas(str(tmp_path), "retire")
+    assert [ca["certificate"] for ca in due["trusted"]] == [str(tmp_path / "ca-next" / "ca.crt")]
+    assert due["issuing"]["ledger"] == str(tmp_path / "ca-next" / "ledger.json") and due["issuing"]["settings"] == "mtls_ca_next"
+    assert due["archived_ledgers"] == [str(tmp_path / "ca" / "ledger.json")]  # to be archived: its serials stay taken
+    assert due["retired"] == [_trust.fingerprint(_trust.certificates(pems["ca"])[0])]  # hosts may let it go
+    abandoning = client_cas(str(tmp_path), "abandon")
+    assert abandoning["trusted"][0]["certificate"] == str(tmp_path / "ca" / "ca.crt")
+    assert abandoning["archived_ledgers"] == [str(tmp_path / "ca-next" / "ledger.json")]
+    # once the move is done, the stage's own layout
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "ca").rename(tmp_path / "archive" / "20261129T000000Z-retired")
+    (tmp_path / "ca-next").rename(tmp_path / "ca")
+    done = client_cas(str(tmp_path), "retire")
+    assert done["trusted"][0]["certificate"] == str(tmp_path / "ca" / "ca.crt")
+    assert done["archived_ledgers"] == [str(tmp_path / "archive" / "20261129T000000Z-retired" / "ledger.json")]
+    assert done["retired"] == due["retired"]
+
+
 
 def test_the_server_model_joins_every_trusted_ledger_and_refuses_a_damaged_one(tmp_path):
     """During a rollover both CAs' ledgers count; one damaged ledger fails the whole model, never an empty map."""

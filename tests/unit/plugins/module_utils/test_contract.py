@@ -130,3 +130,13 @@ def test_the_filter_reads_each_fleet_hosts_own_variables():
     assert [server["name"] for server in model["fleet"]] == ["web1.example.org", "www.example.org"]
     assert model["kit_trust"] == "/srv/pki/server/ca.crt"
     assert contract_filter(list(SERVER.items()), "server")["server_trust"] == "/srv/pki/server/ca.crt"
+
+
+def test_the_server_role_gets_its_listener_under_the_server_models_names():
+    from ansible_collections.mtls.nginx.plugins.module_utils import _server_model
+    settings = {**SERVER, "mtls_ssl_verify_depth": 1, "mtls_tls_profile": "modern", "mtls_upstream_send_certificate": True}
+    listener = server(**settings)["listener"]
+    assert listener["send_certificate"] is True and listener["tls_profile"] == "modern" and listener["listen_port"] == 443
+    model = _server_model.build({**listener, "nginx_version": "1.22.1", "tls_dir": "/t", "www_dir": "/w"}, [])
+    assert model["tls"]["protocols"] == "TLSv1.3" and model["http"]["listen"] == "*:443"
+    assert "listener" not in pki()

@@ -91,3 +91,13 @@ def test_without_a_client_certificate_only_the_refusal_is_checked(tls, options):
     finally:
         server.shutdown()
     assert result == {"changed": False, "refused_attempts": 1}
+
+
+def test_check_mode_sends_no_request_and_says_why():
+    from ansible_collections.mtls.nginx.plugins.module_utils._ensure import verify_server
+    # Port 1 refuses every connection: a request would fail the task.
+    options = {"url": "https://127.0.0.1:1/", "ca_path": None, "client_cert": None, "client_key": None,
+               "refusal_text": "", "attempts": 1, "delay": 0.0}
+    result = verify_server(options, True, False)
+    assert result == {"changed": False, "msg": "Check mode: the requests to https://127.0.0.1:1/ are not sent; what"
+                      " they would prove depends on changes this run only predicted. Run without --check to verify the server."}

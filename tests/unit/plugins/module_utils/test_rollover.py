@@ -98,3 +98,15 @@ def test_layout_errors(stage, existing, pending_ok, fragment):
         assert errors == []
     else:
         assert errors and fragment in errors[0], errors
+
+
+@pytest.mark.parametrize("path, pending, now", [
+    ("/p/ca/ca.crt", [], "/p/ca/ca.crt"),
+    ("/p/ca/ca.crt", [("/p/ca", "/p/archive/T-retired"), ("/p/ca-next", "/p/ca")], "/p/ca-next/ca.crt"),
+    ("/p/archive/T-retired/ledger.json", [("/p/ca", "/p/archive/T-retired"), ("/p/ca-next", "/p/ca")], "/p/ca/ledger.json"),
+    ("/p/archive/T-abandoned", [("/p/ca-next", "/p/archive/T-abandoned")], "/p/ca-next"),
+    ("/p/ca-nextx/ca.crt", [("/p/ca-next", "/p/ca-nextx")], "/p/ca-next/ca.crt"),
+    ("/p/cax/ca.crt", [("/p/x", "/p/ca")], "/p/cax/ca.crt"),  # a prefix that is not a directory boundary
+])
+def test_where_now(path, pending, now):
+    assert R.where_now(path, pending) == now
