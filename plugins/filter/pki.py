@@ -3,6 +3,7 @@
 """Filters that give the roles what Python owns: the PKI's file layout and the ledger's view."""
 from __future__ import annotations
 
+import base64
 import os
 import re
 
@@ -111,6 +112,19 @@ def _read(path):
     return data
 
 
+def file_entries(pairs, files_dir, mode=None):
+    """host_files entries from [destination, source under files_dir] pairs: each source read on the
+    control node, base64 (as the file lookup and b64encode would), with mode when given."""
+    entries = []
+    for destination, source in pairs:
+        path = os.path.join(files_dir, source)
+        data = _files.read_bytes(path)
+        if data is None:
+            raise AnsibleFilterError(f"{path} does not exist: the collection is incomplete; reinstall it")
+        entries.append({"path": destination, "content": base64.b64encode(data).decode(), **({"mode": mode} if mode else {})})
+    return entries
+
+
 def fleet_servers(hosts, hostvars, fallback):
     """The servers to issue certificates for, from each host's variables (see _inventory.fleet)."""
     settings = [{key: hostvars[host].get(key) for key in FLEET_VARIABLES} for host in hosts or []]
@@ -122,4 +136,4 @@ class FilterModule:
         return {"pki_paths": pki_paths, "valid_certificates": valid_certificates, "fleet_servers": fleet_servers,
                 "client_cas": client_cas, "rollover_errors": rollover_errors,
                 "rollover_layout_errors": rollover_layout_errors, "node_exporter_textfile": node_exporter_textfile,
-                "server_model": server_model}
+                "server_model": server_model, "file_entries": file_entries}

@@ -151,3 +151,16 @@ def test_the_server_model_joins_every_trusted_ledger_and_refuses_a_damaged_one(t
     paths[1].write_text("{not json")
     with pytest.raises(AnsibleFilterError, match="is not valid JSON"):
         server_model([str(path) for path in paths], SETTINGS)
+
+
+def test_file_entries_read_each_source_on_the_control_node(tmp_path):
+    import base64
+    from ansible_collections.mtls.nginx.plugins.filter.pki import file_entries
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_bytes(b"<p>hi</p>\n")
+    (tmp_path / "run").write_bytes(b"#!/bin/sh\n")
+    assert file_entries([["/srv/www/index.html", "site/index.html"]], str(tmp_path)) == [
+        {"path": "/srv/www/index.html", "content": base64.b64encode(b"<p>hi</p>\n").decode()}]
+    assert file_entries([["/usr/local/bin/run", "run"]], str(tmp_path), "0755")[0]["mode"] == "0755"
+    with pytest.raises(AnsibleFilterError, match="missing.html does not exist"):
+        file_entries([["/srv/www/x", "missing.html"]], str(tmp_path))
