@@ -8,11 +8,14 @@ MtlsError with a message that names the option and the fix.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _files, _https, _info, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan as plan
+from ansible_collections.mtls.nginx.plugins.module_utils._plan_bundle import plan_bundle
+from ansible_collections.mtls.nginx.plugins.module_utils._plan_ca import load_ca, plan_ca
+from ansible_collections.mtls.nginx.plugins.module_utils._plan_crl import plan_crl
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificate, not_after
 from ansible_collections.mtls.nginx.plugins.module_utils import _plan_clients as plan_clients
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MIN_PASSPHRASE_LENGTH, MtlsError, days_left, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils import _layout
@@ -53,7 +56,7 @@ def _load_ledger(p):
 
 
 def _load_ca(p):
-    return plan.load_ca(read(p["ca_certificate_path"]), read(p["ca_private_key_path"]), p)
+    return load_ca(read(p["ca_certificate_path"]), read(p["ca_private_key_path"]), p)
 
 
 def _ca_made_later(p, check_mode):
@@ -94,7 +97,7 @@ def _apply_own_dirs(p, the_plan, managed, check_mode, diff):
 def ca_root(p, check_mode, diff):
     now = utcnow()
     key_data = read(p["private_key_path"])
-    the_plan = plan.plan_ca(p, key_data, read(p["certificate_path"]), check_mode, now=now)
+    the_plan = plan_ca(p, key_data, read(p["certificate_path"]), check_mode, now=now)
     result = _apply_own_dirs(p, the_plan, _leaf_files(p), check_mode, diff)
     result["created"] = the_plan.reason in ("missing", "forced") and (p["force"] or key_data is None)
     if result["created"] and not p["force"]:
@@ -104,8 +107,8 @@ def ca_root(p, check_mode, diff):
             " emptied or mistyped mtls_pki_dir, a fresh CI runner or AWX/AAP job container), stop and restore it from"
             " your backup: nothing that trusted the old CA trusts this one (for a client CA, the server role refuses to"
             " replace the one a host trusts; for the server CA, devices refuse the servers until they install a new kit)."]
-    if "not_after" in result:
-        result["days_left"] = days_left(datetime.datetime.fromisoformat(result["not_after"]), now)
+    if the_plan.certificate is not None:
+        result["days_left"] = days_left(not_after(the_plan.certificate), now)
     return result
 
 
@@ -171,7 +174,7 @@ def client_cert(p, check_mode, diff):
 def pkcs12_bundle(p, check_mode, diff):
     if p["state"] == "absent":
         return _remove([p["path"]], check_mode, diff)
-    the_plan = plan.plan_bundle(p, *(read(p[option]) for option in (*BUNDLE_INPUTS, "path")), check_mode=check_mode)
+    the_plan = plan_bundle(p, *(read(p[option]) for option in (*BUNDLE_INPUTS, "path")), check_mode=check_mode)
     return _apply(p, the_plan, {p["path"]: plan.BUNDLE_MODE}, check_mode, diff)
 
 
@@ -183,7 +186,7 @@ def crl(p, check_mode, diff):
     if _ca_made_later(p, check_mode):
         return {**_predicted_new(diff), "newly_revoked": []}
     with _ledger_lock(p["ledger_path"]):
-        the_plan = plan.plan_crl(p, *(read(p[option]) for option in (
+        the_plan = plan_crl(p, *(read(p[option]) for option in (
             "ca_certificate_path", "ca_private_key_path", "ledger_path", "path")), check_mode=check_mode,
             others=_other_ledgers(p))
         result = _apply(p, the_plan, {p["path"]: plan.CRL_MODE}, check_mode, diff)
@@ -221,7 +224,7 @@ def _load_keep_issuer(p):
     """The previous CA during a rollover (its certificates are kept until due), or None."""
     path = p["keep_issuer_certificate_path"]
     data = read(path) if path else None
-    return plan.load_certificate(data, path) if data is not None else None
+    return load_certificate(data, path) if data is not None else None
 
 
 def _load_trust(p, check_mode):

@@ -4,53 +4,23 @@
 A plan function takes the module's parameters and the current file contents (None for a
 missing file) and returns a Plan; the module reads the files, calls it and applies the writes.
 In check mode nothing new is generated: the plan carries the reason but no new material.
+This file holds the Plan and the leaves (client and server certificates); each other product
+has its own: _plan_ca (ca_root), _plan_bundle (pkcs12_bundle), _plan_crl (crl), and
+_plan_clients (the clients module's many users).
 """
 from __future__ import annotations
 
 import dataclasses
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _ledger, _pkcs12
+from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils._files import octal_mode
-from ansible_collections.mtls.nginx.plugins.module_utils._common import ENCRYPTIONS, REVOKE_REASONS
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, UnreadableKeyError, utcnow
-from ansible_collections.mtls.nginx.plugins.module_utils._crl import (
-    build_crl,
-    crl_entries,
-    crl_next_update,
-    crl_number,
-    crl_reissue_reason,
-    dump_crl,
-    load_crl,
-)
 from ansible_collections.mtls.nginx.plugins.module_utils._csr import checked_request
-from ansible_collections.mtls.nginx.plugins.module_utils._keys import (
-    dump_private_key,
-    generate_key,
-    key_errors,
-    key_spec_mismatch,
-    load_private_key,
-    public_key_der,
-    spki_sha256,
-)
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import dump_private_key, generate_key, key_errors, key_spec_mismatch, load_private_key, public_key_der, spki_sha256
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
-    build_name,
-    ca_renewal_reason,
-    client_extensions,
-    describe,
-    dump_certificate,
-    email_errors,
-    issue_ca_certificate,
-    issue_client_certificate,
-    issue_server_certificate,
-    load_certificate,
-    name_constraints,
-    name_field,
-    reissue_reason,
-    serial_hex,
-    server_extensions,
-    subject_errors,
-    validity_errors,
-)
+    build_name, client_extensions, describe, dump_certificate, email_errors, issue_client_certificate,
+    issue_server_certificate, load_certificate, name_field, reissue_reason, serial_hex, server_extensions, subject_errors,
+    validity_errors)
 
 KEY_MODE = 0o600
 BUNDLE_MODE = 0o600
@@ -76,6 +46,10 @@ class Plan:
     newly_revoked: list = dataclasses.field(default_factory=list)  # names revoked by this run
     superseded: list = dataclasses.field(default_factory=list)  # (serial, name, reason) this run revokes
     ignored: list = dataclasses.field(default_factory=list)  # what a certificate request asked for in vain
+    # What the files hold after the run, as objects (None in check mode when they change): callers
+    # build on them (bundles, kits, reports) without parsing again what the plan just made.
+    key: object = None
+    certificate: object = None
 
     def diff(self):
         return {"before": _diff_text(self.before), "after": _diff_text(self.after, self.reason)}
@@ -117,96 +91,12 @@ def _existing_certificate(data, path):
         return None
 
 
-# ---------------------------------------------------------------------------- ca_root
-
-def plan_ca(p, key_data, cert_data, check_mode=False, now=None):
-    now = now or utcnow()
-    _fail_on(subject_errors(p["common_name"], p["organization"], p["country"])
-             + key_errors(p["key_type"], p["key_size"])
-             + validity_errors(p["valid_days"], p["renew_before_days"]))
-    if p.get("permitted_names"):
-        name_constraints(p["permitted_names"])  # fails, naming the option, before anything is generated
-    key_path, cert_path, passphrase = p["private_key_path"], p["certificate_path"], p["passphrase"]
-    subject = build_name(p["common_name"], p["organization"], p["country"])
-    plan = Plan()
-
-    if p["force"] or (key_data is None and cert_data is None):
-        plan.reason = "forced" if p["force"] else "missing"
-        if cert_data is not None:
-            plan.before = _describe_or_none(cert_data, cert_path)
-        key = None if check_mode else generate_key(p["key_type"], p["key_size"])
-        if key is not None:
-            plan.writes.append((key_path, dump_private_key(key, passphrase), KEY_MODE))
-    elif key_data is None:
-        raise PkiError(
-            f"private_key_path: the CA certificate {cert_path} exists but its key {key_path} does not;"
-            " restore the key from your backup, or set force: true to create a new CA"
-            " (every client certificate must then be reissued)")
-    else:
-        try:
-            key, encrypted = load_private_key(key_data, passphrase, key_path)
-        except UnreadableKeyError as exc:
-            raise PkiError(f"private_key_path: {exc}; a CA key is never replaced on its own: restore it"
-                           " from your backup, or set force: true to create a new CA") from None
-        mismatch = key_spec_mismatch(key, p["key_type"], p["key_size"])
-        if mismatch:
-            raise PkiError(f"private_key_path: {key_path}: {mismatch}; a CA key is never replaced on its own:"
-                           " set key_type/key_size to match it, or force: true to create a new CA")
-        if encrypted != bool(passphrase):
-            plan.writes.append((key_path, dump_private_key(key, passphrase), KEY_MODE))
-        if cert_data is None:
-            plan.reason = "missing"
-        else:
-            cert = _ca_certificate(cert_data, cert_path, key_path, key, subject)
-            plan.before = describe(cert)
-            plan.reason = ca_renewal_reason(cert, key, p["valid_days"], p["renew_before_days"], now,
-                                            p.get("permitted_names"))
-            if plan.reason is None:
-                plan.after = plan.before
-    if plan.reason and key is not None:
-        cert = issue_ca_certificate(key, subject, p["valid_days"], now, p.get("permitted_names"))
-        plan.writes.append((cert_path, dump_certificate(cert), cert_mode(p)))
-        plan.after = describe(cert)
-    return plan
-
-
-def _ca_certificate(cert_data, cert_path, key_path, key, subject):
-    try:
-        cert = load_certificate(cert_data, cert_path)
-    except PkiError as exc:
-        raise PkiError(f"certificate_path: {exc}; a CA certificate is never replaced on its own:"
-                       " restore it, or remove it to re-sign one with the existing key") from None
-    if public_key_der(cert) != public_key_der(key):
-        raise PkiError(f"certificate_path: {cert_path} does not belong to the key {key_path};"
-                       " restore the matching pair, or set force: true to create a new CA")
-    if cert.subject != subject:
-        raise PkiError(
-            f"common_name/organization/country: the CA at {cert_path} is {cert.subject.rfc4514_string()!r}"
-            f" but {subject.rfc4514_string()!r} was asked; renaming a CA breaks every certificate it issued:"
-            " put the old values back, or set force: true to create a new CA")
-    return cert
-
-
 def _describe_or_none(cert_data, cert_path):
     cert = _existing_certificate(cert_data, cert_path)
     return describe(cert) if cert else None
 
 
 # ---------------------------------------------------------------------------- client_cert
-
-def load_ca(ca_cert_data, ca_key_data, p):
-    """The CA certificate and key a client certificate is signed with."""
-    if ca_cert_data is None:
-        raise PkiError(f"ca_certificate_path: no CA certificate at {p['ca_certificate_path']};"
-                       " create it with mtls.nginx.ca_root first")
-    if ca_key_data is None:
-        raise PkiError(f"ca_private_key_path: no CA key at {p['ca_private_key_path']}")
-    ca_cert = load_certificate(ca_cert_data, p["ca_certificate_path"])
-    ca_key = load_private_key(ca_key_data, p["ca_passphrase"], p["ca_private_key_path"], "ca_passphrase")[0]
-    if public_key_der(ca_key) != public_key_der(ca_cert):
-        raise PkiError(f"ca_private_key_path: {p['ca_private_key_path']} is not the key of the CA certificate"
-                       f" {p['ca_certificate_path']}; point both options at the same CA")
-    return ca_cert, ca_key
 
 
 def client_params_errors(p):
@@ -309,6 +199,8 @@ def _plan_requested(p, key_data, cert_data, check_mode, reissue, issue, key_revo
         cert = issue(public_key)
         plan.writes.append((p["certificate_path"], dump_certificate(cert), cert_mode(p)))
         plan.after = describe(cert)
+    if plan.after is not None:
+        plan.certificate = cert
     return plan
 
 
@@ -347,6 +239,8 @@ def _plan_leaf(p, key_data, cert_data, check_mode, what, reissue, issue, key_rev
         cert = issue(key)
         plan.writes.append((cert_path, dump_certificate(cert), cert_mode(p)))
         plan.after = describe(cert)
+    if plan.after is not None:
+        plan.key, plan.certificate = key, cert
     return plan
 
 
@@ -369,103 +263,3 @@ def plan_server(p, key_data, cert_data, check_mode=False, now=None, ca=None):
                           key, subject, dns_names, ip_addresses, p["valid_days"], now, ca))
 
 
-# ---------------------------------------------------------------------------- pkcs12_bundle
-
-def plan_bundle(p, cert_data, key_data, ca_data, bundle_data, check_mode=False):
-    if not p["passphrase"]:
-        raise PkiError("passphrase must not be empty: it protects the private key inside the bundle")
-    if p["encryption"] not in ENCRYPTIONS:
-        raise PkiError(f"encryption must be one of {', '.join(ENCRYPTIONS)}, got {p['encryption']!r}")
-    for option, data in (("certificate_path", cert_data), ("private_key_path", key_data), ("ca_certificate_path", ca_data)):
-        if data is None:
-            raise PkiError(f"{option}: {p[option]} does not exist; issue it with mtls.nginx.client_cert first")
-    cert = load_certificate(cert_data, p["certificate_path"])
-    key = load_private_key(key_data, None, p["private_key_path"], "private_key_path")[0]
-    if public_key_der(key) != public_key_der(cert):
-        raise PkiError(f"private_key_path: {p['private_key_path']} is not the key of {p['certificate_path']};"
-                       " reissue the certificate with mtls.nginx.client_cert")
-    return plan_bundle_of(p, key, cert, [load_certificate(ca_data, p["ca_certificate_path"])], bundle_data, check_mode)
-
-
-def plan_bundle_of(p, key, cert, ca_certs, bundle_data, check_mode):
-    friendly_name = p["friendly_name"] or name_field(cert.subject, "CN") or ""
-    wanted = {"subject": cert.subject.rfc4514_string(), "friendly_name": friendly_name, "encryption": p["encryption"]}
-    plan = Plan()
-    if bundle_data is None:
-        plan.reason = "missing"
-    else:
-        plan.before = {"encryption": _profile_or_unknown(bundle_data)}
-        plan.reason = _pkcs12.mismatch(bundle_data, p["passphrase"], key, cert, ca_certs, friendly_name, p["encryption"])
-    if plan.reason is None:
-        plan.before = plan.after = wanted
-    elif not check_mode:
-        data = _pkcs12.build(key, cert, ca_certs, friendly_name, p["passphrase"], p["encryption"])
-        plan.writes.append((p["path"], data, BUNDLE_MODE))
-        plan.after = wanted
-    return plan
-
-
-def _profile_or_unknown(bundle_data):
-    try:
-        return _pkcs12.encryption_profile(bundle_data)
-    except _pkcs12.BundleError:
-        return "unreadable"
-
-
-# ---------------------------------------------------------------------------- crl
-
-def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=False, now=None, others=()):
-    """Revoke what the client list says (by name, from the ledger) and what the keys say (a key a
-    name no longer holds, a key revoked anywhere: others are the PKI's other ledgers), and keep
-    the CRL current."""
-    now = now or utcnow()
-    errors = []
-    if p["next_update_days"] < 1:
-        errors.append(f"next_update_days must be at least 1, got {p['next_update_days']}")
-    elif not 0 <= p["refresh_before_days"] < p["next_update_days"]:
-        errors.append(f"refresh_before_days must be 0 to next_update_days - 1 ({p['next_update_days'] - 1}),"
-                      f" got {p['refresh_before_days']}")
-    for index, client in enumerate(p["clients"]):
-        if client.get("revoke_reason") not in (None, *REVOKE_REASONS):
-            errors.append(f"clients[{index}].revoke_reason must be one of {', '.join(REVOKE_REASONS)},"
-                          f" got {client['revoke_reason']!r}")
-    _fail_on(errors)
-    ca_cert, ca_key = load_ca(ca_cert_data, ca_key_data, p)
-    ledger = _ledger.parse(ledger_data, p["ledger_path"])
-    due = _ledger.revocations_due(ledger, p["clients"], p["revoke_unlisted"], now, others)
-    plan = Plan(ledger=_ledger.revoke(ledger, due, now))
-    revoked = _ledger.revoked(plan.ledger, now)
-    wanted = {entry["serial"]: entry["reason"] or "unspecified" for entry in revoked}
-    current = None
-    if crl_data is None:
-        plan.reason = "missing"
-    else:
-        try:
-            current = load_crl(crl_data, p["path"])
-        except PkiError:
-            plan.reason = "unreadable"
-        else:
-            plan.reason = crl_reissue_reason(current, ca_cert, wanted, p["refresh_before_days"], now)
-            plan.before = _crl_info(current, plan.ledger)
-    if plan.reason and not check_mode:
-        number = max(ledger.get("crl_number", 0), (crl_number(current) or 0) if current else 0) + 1
-        crl = build_crl(ca_cert, ca_key, revoked, number, p["next_update_days"], now)
-        plan.ledger["crl_number"] = number
-        plan.writes.append((p["path"], dump_crl(crl), CRL_MODE))
-        plan.after = _crl_info(crl, plan.ledger)
-    elif not plan.reason:
-        plan.after = plan.before
-    if plan.ledger != ledger and not check_mode:
-        plan.writes.append((p["ledger_path"], _ledger.dump(plan.ledger), LEDGER_MODE))
-    plan.newly_revoked = sorted({name for _serial, name, _reason in due})
-    return plan
-
-
-def _crl_info(crl, ledger):
-    names = {entry["serial"]: entry["name"] for entry in ledger["certificates"]}
-    return {
-        "crl_number": crl_number(crl),
-        "next_update": crl_next_update(crl).isoformat(),
-        "revoked": [{"serial_number": serial, "name": names.get(serial), "reason": reason}
-                    for serial, reason in sorted(crl_entries(crl).items())],
-    }

@@ -11,15 +11,10 @@ import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _kit, _ledger, _pkcs12
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, utcnow
-from ansible_collections.mtls.nginx.plugins.module_utils._keys import load_private_key, spki_sha256
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import spki_sha256
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path
-from ansible_collections.mtls.nginx.plugins.module_utils._plan import (
-    BUNDLE_MODE,
-    PUBLIC_MODE,
-    Plan,
-    plan_bundle_of,
-    plan_client,
-)
+from ansible_collections.mtls.nginx.plugins.module_utils._plan import BUNDLE_MODE, PUBLIC_MODE, Plan, plan_client
+from ansible_collections.mtls.nginx.plugins.module_utils._plan_bundle import plan_bundle_of
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import dump_certificate, load_certificate, not_before, serial_hex
 
 
@@ -100,8 +95,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             plans.append(ClientPlans(client["name"], cert_plan, changes, changes, changes))
             continue
         cert_data, cert, issuer = _certificate_after(cert_plan, files, cert_data, ca, keep_issuer)
-        key_data = next((data for path, data, _mode in cert_plan.writes if path == files["private_key_path"]), key_data)
-        key = load_private_key(key_data, None, files["private_key_path"], "private_key_path")[0]
+        key = cert_plan.key
         bundles = {}
         for option, encryption in (("path", p["encryption"]), ("compat_path", "compatible")):
             bp = {"path": files[option], "passphrase": passphrase, "encryption": encryption, "friendly_name": None}
@@ -126,7 +120,7 @@ def _certificate_after(cert_plan, files, cert_data, ca, keep_issuer):
     """(bytes, certificate, issuer's certificate) of a user's certificate once cert_plan is applied:
     the issuer is the previous CA's during a rollover for a certificate kept from it, else ca's."""
     cert_data = next((data for path, data, _mode in cert_plan.writes if path == files["certificate_path"]), cert_data)
-    cert = load_certificate(cert_data, files["certificate_path"])
+    cert = cert_plan.certificate
     issuer = keep_issuer if keep_issuer is not None and cert.issuer == keep_issuer.subject else ca[0]
     return cert_data, cert, issuer
 
