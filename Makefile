@@ -13,7 +13,7 @@ IMAGE := mtls-nginx-target:bookworm
 N ?= 200
 BENCH_VENV := .venv-bench
 
-.PHONY: deps venv link lint unit image image-bookworm molecule test demo demo-down demo-check kit-check bench bench-site bench-serve clean
+.PHONY: deps venv link lint unit image image-bookworm molecule test demo demo-down demo-check kit-check bench bench-site bench-compare bench-serve clean
 
 # Debian packages make test needs (Docker, debootstrap, NSS tools, Java, Chromium, shellcheck).
 deps:
@@ -88,6 +88,12 @@ HOSTS ?=
 bench-site: demo
 	$(PY) bench/site_rerun.py --users $(N)
 	$(if $(HOSTS),$(PY) bench/fleet_rerun.py --hosts "$(HOSTS)")
+
+# This tree's no-change rerun next to another revision's (BASE, e.g. the previous release), N users,
+# against the demo host; the base converges first, so this is also the upgrade from it.
+bench-compare: demo
+	$(if $(BASE),,$(error give the revision to compare with: make bench-compare BASE=<revision>))
+	$(PY) bench/compare_revisions.py --base $(BASE) --users $(N)
 
 # How fast the demo serves: full, resumed and verification-off handshakes, keep-alive requests.
 bench-serve: demo

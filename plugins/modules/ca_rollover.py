@@ -83,11 +83,12 @@ archived_ledgers:
   elements: str
 """
 
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import ca_rollover as backend
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module("ca_rollover")
+    run_module(backend)
 
 
 if __name__ == "__main__":

@@ -100,11 +100,12 @@ servers:
       returned: when it was
 """
 
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import server_certs as backend
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module("server_certs")
+    run_module(backend)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 The PKI modules run on the control node (its keys never leave it). Shipping each task there as
 a module costs a Python start, imports and a temporary directory every time, about 0.3 s; in
 the controller process the same work costs milliseconds. The decision functions are the very
-ones the module runs (module_utils/_ensure.py); options are validated with the module's own
+ones the module runs (its module_utils/_backends file); options are validated with the module's own
 argument spec and no_log values are masked the same way. Any other task (another host, become,
 a non-local connection) runs the module as usual.
 """
@@ -15,13 +15,14 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
-from ansible_collections.mtls.nginx.plugins.module_utils._ensure import ENSURE
-from ansible_collections.mtls.nginx.plugins.module_utils._specs import SPECS
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import CRYPTOGRAPHY_IMPORT_ERROR
 
 
 class ControllerAction(ActionBase):
-    """Base of the action plugins named after the mtls.nginx modules."""
+    """Base of the action plugins named after the mtls.nginx modules; backend: the module's
+    module_utils/_backends file (SPEC, ensure)."""
+
+    backend = None
 
     _supports_check_mode = True
     _supports_async = False
@@ -35,14 +36,13 @@ class ControllerAction(ActionBase):
         result = super().run(tmp, task_vars)
         if not self._in_process():
             return {**result, **self._execute_module(task_vars=task_vars, wrap_async=False)}
-        name = self._task.resolved_action.rsplit(".", 1)[-1]
-        spec = SPECS[name]
+        spec = self.backend.SPEC
         validated = ArgumentSpecValidator(spec["argument_spec"], required_if=spec.get("required_if"),
                                           required_together=spec.get("required_together")).validate(self._task.args)
         if validated.error_messages:
             return {**result, "failed": True, "msg": "; ".join(validated.error_messages)}
         try:
-            outcome = ENSURE[name](validated.validated_parameters, self._task.check_mode, self._task.diff)
+            outcome = self.backend.ensure(validated.validated_parameters, self._task.check_mode, self._task.diff)
         except MtlsError as exc:
             outcome = {"failed": True, "msg": str(exc)}
         return {**result, **mask(outcome, validated._no_log_values)}

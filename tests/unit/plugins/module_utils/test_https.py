@@ -94,7 +94,7 @@ def test_without_a_client_certificate_only_the_refusal_is_checked(tls, options):
 
 
 def test_check_mode_sends_no_request_and_says_why():
-    from ansible_collections.mtls.nginx.plugins.module_utils._ensure import verify_server
+    from ansible_collections.mtls.nginx.plugins.module_utils._backends.verify_server import ensure as verify_server
     # Port 1 refuses every connection: a request would fail the task.
     options = {"url": "https://127.0.0.1:1/", "ca_path": None, "client_cert": None, "client_key": None,
                "refusal_text": "", "attempts": 1, "delay": 0.0}

@@ -1,4 +1,5 @@
 """Every module documents exactly the options its argument spec takes, as ansible-doc renders them."""
+import importlib
 import json
 import os
 import subprocess
@@ -7,9 +8,11 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.mtls.nginx.plugins.module_utils._specs import SPECS
-
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 4))
+# Each module with a backend (module_utils/_backends/<name>.py: SPEC and ensure); host_files has its spec inline.
+SPECS = {name: importlib.import_module(f"ansible_collections.mtls.nginx.plugins.module_utils._backends.{name}").SPEC
+         for name in sorted(os.path.splitext(entry)[0] for entry in os.listdir(os.path.join(ROOT, "plugins", "module_utils", "_backends"))
+                            if not entry.startswith("_") and entry.endswith(".py"))}
 
 
 @pytest.fixture(scope="module")
