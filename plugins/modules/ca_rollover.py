@@ -83,12 +83,12 @@ archived_ledgers:
   elements: str
 """
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import ca_rollover as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import ca_rollover
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(ca_rollover)
 
 
 if __name__ == "__main__":

@@ -135,12 +135,12 @@ reissue_reason:
   sample: expiring
 """
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import ca_root as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import ca_root
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(ca_root)
 
 
 if __name__ == "__main__":

@@ -140,12 +140,12 @@ reissue_reason:
 """
 
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import client_cert as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import client_cert
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(client_cert)
 
 
 if __name__ == "__main__":

@@ -193,12 +193,12 @@ clients:
       type: str
 """
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import clients as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import clients
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(clients)
 
 
 if __name__ == "__main__":

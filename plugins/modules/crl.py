@@ -130,12 +130,12 @@ reissue_reason:
   sample: revocations changed
 """
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import crl as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import crl
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(crl)
 
 
 if __name__ == "__main__":

@@ -92,12 +92,12 @@ reissue_reason:
   type: str
 """
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import pkcs12_bundle as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import pkcs12_bundle
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(pkcs12_bundle)
 
 
 if __name__ == "__main__":

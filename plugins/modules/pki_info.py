@@ -100,12 +100,12 @@ table:
   elements: str
 """
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import pki_info as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import pki_info
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(pki_info)
 
 
 if __name__ == "__main__":

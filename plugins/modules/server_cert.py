@@ -107,12 +107,12 @@ reissue_reason:
   type: str
 """
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import server_cert as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import server_cert
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(server_cert)
 
 
 if __name__ == "__main__":

@@ -100,12 +100,12 @@ servers:
       returned: when it was
 """
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import server_certs as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import server_certs
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(server_certs)
 
 
 if __name__ == "__main__":

@@ -85,12 +85,12 @@ msg:
   type: str
 """
 
-from ansible_collections.mtls.nginx.plugins.module_utils._backends import verify_server as backend
+from ansible_collections.mtls.nginx.plugins.module_utils._backends import verify_server
 from ansible_collections.mtls.nginx.plugins.module_utils._module import main as run_module
 
 
 def main():
-    run_module(backend)
+    run_module(verify_server)
 
 
 if __name__ == "__main__":
