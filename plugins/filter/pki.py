@@ -9,14 +9,12 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _files, _info, _layout, _ledger, _rollover
+from ansible_collections.mtls.nginx.plugins.module_utils import _contract, _files, _info, _layout, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _server_model, _trust, _x509
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import fleet, name_error
 
 _SERIAL_RE = re.compile(r"^[0-9A-F]{1,40}\Z")
-
-FLEET_VARIABLES = ("mtls_server_name", "mtls_server_dns_names", "mtls_server_ip_addresses", "mtls_server_certificate")
 
 
 def pki_paths(pki_dir, server_name=None, client=None):
@@ -127,8 +125,8 @@ def file_entries(pairs, files_dir, mode=None):
 
 def fleet_servers(hosts, hostvars, fallback):
     """The servers to issue certificates for, from each host's variables (see _inventory.fleet)."""
-    settings = [{key: hostvars[host].get(key) for key in FLEET_VARIABLES} for host in hosts or []]
-    return fleet(settings, {key: fallback.get(key) for key in FLEET_VARIABLES})
+    settings = [{key: hostvars[host].get(key) for key in _contract.FLEET_VARIABLES} for host in hosts or []]
+    return fleet(settings, {key: fallback.get(key) for key in _contract.FLEET_VARIABLES})
 
 
 class FilterModule:
