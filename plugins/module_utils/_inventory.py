@@ -68,6 +68,17 @@ def client_name_errors(clients):
     return errors
 
 
+def passphrase_errors(client, where):
+    """A bundle's passphrase: not empty, and none for a user who brings their own key (no bundle).
+    Checked for the inventory (mtls_clients) and by the clients module (clients), with where."""
+    if client.get("csr") is not None and client.get("p12_passphrase") is not None:
+        return [f"{where} brings its own key (csr): there is no bundle to protect; remove p12_passphrase"]
+    if client.get("p12_passphrase") == "":
+        return [f"{where}.p12_passphrase is empty: give one, or leave the field out to have one generated (a bundle's"
+                " passphrase must not be empty: it protects the private key inside)"]
+    return []
+
+
 def client_errors(clients):
     """Problems in mtls_clients that the role's argument_specs cannot express, each naming the entry and field.
 
@@ -81,14 +92,12 @@ def client_errors(clients):
             continue
         name = client.get("name")
         where = f"mtls_clients[{index}]" + (f" ({name})" if isinstance(name, str) and NAME_RE.match(name) else "")
-        if client.get("p12_passphrase") == "":
-            errors.append(f"{where}.p12_passphrase is empty: give one, or leave the field out to have one generated")
-        if client.get("csr") is not None:
-            if not isinstance(client["csr"], str) or "-----BEGIN CERTIFICATE REQUEST-----" not in client["csr"]:
-                errors.append(f"{where}.csr must be a PEM certificate request (-----BEGIN CERTIFICATE REQUEST-----),"
-                              " for example \"{{{{ lookup('file', 'csr/{name}.csr') }}}}\"".format(name=name))
-            elif client.get("p12_passphrase") is not None:
-                errors.append(f"{where} brings its own key (csr): there is no bundle to protect; remove p12_passphrase")
+        if client.get("csr") is not None and (
+                not isinstance(client["csr"], str) or "-----BEGIN CERTIFICATE REQUEST-----" not in client["csr"]):
+            errors.append(f"{where}.csr must be a PEM certificate request (-----BEGIN CERTIFICATE REQUEST-----),"
+                          " for example \"{{{{ lookup('file', 'csr/{name}.csr') }}}}\"".format(name=name))
+        else:
+            errors += passphrase_errors(client, where)
         email = client.get("email")
         if email is not None and not (isinstance(email, str) and EMAIL_RE.match(email)):
             errors.append(f"{where}.email must look like user@example.org, got {email!r}")

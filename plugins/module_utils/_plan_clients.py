@@ -12,6 +12,7 @@ import os
 from ansible_collections.mtls.nginx.plugins.module_utils import _kit, _ledger, _pkcs12
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import spki_sha256
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import passphrase_errors
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import client_files, passphrase_path
 from ansible_collections.mtls.nginx.plugins.module_utils._plan import BUNDLE_MODE, PUBLIC_MODE, Plan, plan_client
 from ansible_collections.mtls.nginx.plugins.module_utils._plan_bundle import plan_bundle_of
@@ -65,15 +66,10 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
     # Each user's certificates at the start of the run (what this run issues is each one's current).
     history = _ledger.by_name(_ledger.combine(ledger, others)) if ledger is not None else None
     for index, client in enumerate(p["clients"]):
-        if client.get("csr") is not None:
-            if client.get("p12_passphrase") is not None:
-                raise PkiError(f"clients[{index}] ({client['name']}) brings its own key (csr): there is no bundle to"
-                               " protect; remove p12_passphrase")
-            continue
-        if client.get("p12_passphrase") == "":
-            raise PkiError(f"clients[{index}].p12_passphrase must not be empty: it protects the private key inside"
-                           f" the bundles of {client['name']}; leave it out to have one generated")
-        if client.get("p12_passphrase") is None and not p.get("passphrases_dir"):
+        errors = passphrase_errors(client, f"clients[{index}] ({client['name']})")
+        if errors:
+            raise PkiError("; ".join(errors))
+        if client.get("csr") is None and client.get("p12_passphrase") is None and not p.get("passphrases_dir"):
             raise PkiError(f"clients[{index}].p12_passphrase is not set for {client['name']}: set it, or set"
                            " passphrases_dir to keep a generated one")
     for index, client in enumerate(p["clients"]):
