@@ -16,7 +16,8 @@ from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils._files import octal_mode
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, UnreadableKeyError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._csr import checked_request
-from ansible_collections.mtls.nginx.plugins.module_utils._keys import dump_private_key, generate_key, key_errors, key_spec_mismatch, load_private_key, public_key_der, spki_sha256
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import (
+    dump_private_key, generate_key, key_errors, key_spec_mismatch, load_private_key, public_key_der, spki_sha256)
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     build_name, client_extensions, describe, dump_certificate, email_errors, issue_client_certificate,
     issue_server_certificate, load_certificate, name_field, reissue_reason, serial_hex, server_extensions, subject_errors,
@@ -261,5 +262,3 @@ def plan_server(p, key_data, cert_data, check_mode=False, now=None, ca=None):
                           p["valid_days"], p["renew_before_days"], now),
                       issue=lambda key: issue_server_certificate(
                           key, subject, dns_names, ip_addresses, p["valid_days"], now, ca))
-
-

@@ -8,6 +8,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._keys import load_priva
 from ansible_collections.mtls.nginx.plugins.module_utils._plan import BUNDLE_MODE, Plan
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificate, name_field
 
+
 def plan_bundle(p, cert_data, key_data, ca_data, bundle_data, check_mode=False):
     if not p["passphrase"]:
         raise PkiError("passphrase must not be empty: it protects the private key inside the bundle")

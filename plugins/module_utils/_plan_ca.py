@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, UnreadableKeyError, utcnow
-from ansible_collections.mtls.nginx.plugins.module_utils._keys import dump_private_key, generate_key, key_errors, key_spec_mismatch, load_private_key, public_key_der
+from ansible_collections.mtls.nginx.plugins.module_utils._keys import (
+    dump_private_key, generate_key, key_errors, key_spec_mismatch, load_private_key, public_key_der)
 from ansible_collections.mtls.nginx.plugins.module_utils._plan import KEY_MODE, Plan, _describe_or_none, _fail_on, cert_mode
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
     build_name, ca_renewal_reason, describe, dump_certificate, issue_ca_certificate, load_certificate, name_constraints,
     subject_errors, validity_errors)
+
 
 def plan_ca(p, key_data, cert_data, check_mode=False, now=None):
     now = now or utcnow()

@@ -8,6 +8,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._crl import build_crl, 
 from ansible_collections.mtls.nginx.plugins.module_utils._plan import CRL_MODE, LEDGER_MODE, Plan, _fail_on
 from ansible_collections.mtls.nginx.plugins.module_utils._plan_ca import load_ca
 
+
 def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=False, now=None, others=()):
     """Revoke what the client list says (by name, from the ledger) and what the keys say (a key a
     name no longer holds, a key revoked anywhere: others are the PKI's other ledgers), and keep

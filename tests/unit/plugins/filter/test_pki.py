@@ -134,7 +134,6 @@ def test_while_a_move_is_due_client_cas_point_where_the_files_still_are(tmp_path
     assert done["retired"] == due["retired"]
 
 
-
 def test_the_server_model_joins_every_trusted_ledger_and_refuses_a_damaged_one(tmp_path):
     """During a rollover both CAs' ledgers count; one damaged ledger fails the whole model, never an empty map."""
     from ansible_collections.mtls.nginx.tests.unit.plugins.module_utils.test_server_model import SETTINGS

@@ -81,8 +81,8 @@ def test_filters_are_registered():
     filters = FilterModule().filters()
     assert filters.pop("contract").__module__.endswith("filter.inventory")
     assert filters == {"client_errors": client_errors, "server_errors": server_errors,
-                                        "normalize_clients": normalize_clients, "fleet_errors": fleet_errors,
-                                        "session_hazard_errors": session_hazard_errors}
+                       "normalize_clients": normalize_clients, "fleet_errors": fleet_errors,
+                       "session_hazard_errors": session_hazard_errors}
 
 
 @pytest.mark.parametrize("clients, states", [
