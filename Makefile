@@ -89,7 +89,7 @@ bench-site: demo
 	$(PY) bench/site_rerun.py --users $(N)
 	$(if $(HOSTS),$(PY) bench/fleet_rerun.py --hosts "$(HOSTS)")
 
-# This tree's no-change rerun next to another revision's (BASE, e.g. the previous release), N users,
+# This tree's site.yml (no-change reruns, a first run) next to another revision's (BASE), N users,
 # against the demo host; the base converges first, so this is also the upgrade from it.
 bench-compare: demo
 	$(if $(BASE),,$(error give the revision to compare with: make bench-compare BASE=<revision>))

@@ -1,11 +1,12 @@
-"""A no-change rerun of this tree against another revision, side by side: `make bench-compare BASE=rev`.
+"""This tree's site.yml next to another revision's, side by side: `make bench-compare BASE=rev`.
 
 Against the demo host (make demo first), with N users in a PKI of their own: the base revision
 converges it (as a team running that release would have), then no-change reruns of site.yml
 (the whole run, and the control node's part alone, --limit localhost) alternate between the
 base and this work tree. Every rerun must change nothing: the upgrade from the base is
-changed=0 in both directions. Prints the medians and the ratio this tree / base; the demo host
-is put back on the demo's PKI at the end.
+changed=0 in both directions. Each round also times a first run of the control node's part (a
+CA and N users) in a fresh PKI. Prints the medians and the ratio this tree / base; the demo
+host is put back on the demo's PKI at the end.
 """
 import argparse
 import json
@@ -61,19 +62,25 @@ def main():
                                             for i in range(args.users)]}, handle)
             # The base converges the N users' PKI and the host (replacing the demo's client CA).
             timed_run(base, "-e", f"@{extra}", "-e", "mtls_replace_client_ca=true")
-            timings = {(tree, scope): [] for tree in ("base", "this") for scope in ("site", "pki")}
-            for _round in range(args.rounds):
+            timings = {(tree, scope): [] for tree in ("base", "this") for scope in ("site", "pki", "first")}
+            for index in range(args.rounds):
                 for label, tree in (("base", base), ("this", ROOT)):
                     for scope, options in (("site", ()), ("pki", ("--limit", "localhost"))):
                         elapsed, changed = timed_run(tree, "-e", f"@{extra}", *options)
                         if any(changed):
                             sys.exit(f"a no-change rerun of {label} ({scope}) changed something: {changed}")
                         timings[(label, scope)].append(elapsed)
+                    # A first run of the control node's part: a CA and N users, in a PKI of its own.
+                    fresh = os.path.join(scratch, f"first-{label}-{index}")
+                    elapsed, _changed = timed_run(tree, "-e", f"@{extra}", "-e", f"mtls_pki_dir={fresh}", "--limit", "localhost")
+                    timings[(label, "first")].append(elapsed)
         finally:
             subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", base], check=False, capture_output=True)
             timed_run(ROOT, "-e", "mtls_replace_client_ca=true")  # the demo host back on the demo's client CA
-    print(f"site.yml no-change rerun, {args.users} users, median of {args.rounds} (alternating; every run changed=0):")
-    for scope, what in (("site", "whole run (pki + demo host + verify)"), ("pki", "control node only (--limit localhost)")):
+    print(f"site.yml with {args.users} users, median of {args.rounds} (alternating; every rerun changed=0):")
+    for scope, what in (("site", "no-change rerun, whole run (pki + demo host + verify)"),
+                        ("pki", "no-change rerun, control node only (--limit localhost)"),
+                        ("first", "first run, control node only (a CA and every user issued)")):
         old, new = (statistics.median(timings[(label, scope)]) for label in ("base", "this"))
         print(f"  {what}: base {args.base} {old:.2f} s, this tree {new:.2f} s, ratio {new / old:.3f}")
 
