@@ -3,8 +3,9 @@
 Against the demo host (make demo first), with N users in a PKI of their own: the base revision
 converges it (as a team running that release would have), then no-change reruns of site.yml
 (the whole run, and the control node's part alone, --limit localhost) alternate between the
-base and this work tree. Every rerun must change nothing: the upgrade from the base is
-changed=0 in both directions. Each round also times a first run of the control node's part (a
+base and this work tree, each tree converging its own configuration first, and every timed
+rerun must change nothing. This tree's first run on what the base made is the upgrade: what it
+changed is printed. Each round also times a first run of the control node's part (a
 CA and N users) in a fresh PKI. Prints the medians and the ratio this tree / base; the demo
 host is put back on the demo's PKI at the end.
 """
@@ -60,11 +61,14 @@ def main():
                 json.dump({"mtls_pki_dir": os.path.join(scratch, "pki"),
                            "mtls_clients": [{"name": f"user{i:05d}", "p12_passphrase": f"bench-passphrase-{i:05d}"}
                                             for i in range(args.users)]}, handle)
-            # The base converges the N users' PKI and the host (replacing the demo's client CA).
+            # The base converges the N users' PKI and the host (replacing the demo's client CA); this
+            # tree's first run on what the base made is the upgrade.
             timed_run(base, "-e", f"@{extra}", "-e", "mtls_replace_client_ca=true")
+            upgrade = timed_run(ROOT, "-e", f"@{extra}")[1]
             timings = {(tree, scope): [] for tree in ("base", "this") for scope in ("site", "pki", "first")}
             for index in range(args.rounds):
                 for label, tree in (("base", base), ("this", ROOT)):
+                    timed_run(tree, "-e", f"@{extra}")  # this tree's own configuration first (no change when alike)
                     for scope, options in (("site", ()), ("pki", ("--limit", "localhost"))):
                         elapsed, changed = timed_run(tree, "-e", f"@{extra}", *options)
                         if any(changed):
@@ -77,7 +81,8 @@ def main():
         finally:
             subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", base], check=False, capture_output=True)
             timed_run(ROOT, "-e", "mtls_replace_client_ca=true")  # the demo host back on the demo's client CA
-    print(f"site.yml with {args.users} users, median of {args.rounds} (alternating; every rerun changed=0):")
+    print(f"upgrade from {args.base}: this tree's first run on what it made changed {upgrade} (control node, host)")
+    print(f"site.yml with {args.users} users, median of {args.rounds} (alternating; every timed rerun changed=0):")
     for scope, what in (("site", "no-change rerun, whole run (pki + demo host + verify)"),
                         ("pki", "no-change rerun, control node only (--limit localhost)"),
                         ("first", "first run, control node only (a CA and every user issued)")):

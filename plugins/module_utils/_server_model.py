@@ -13,6 +13,8 @@ TLS_CIPHERS = ":".join((
     "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
     "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"))
 TLS_CURVES = "X25519:prime256v1:secp384r1"
+# Who did what (audit): the server block's requests with the verified client's name and serial.
+ACCESS_LOG = "/var/log/nginx/mtls-nginx-access.log"
 # nginx 1.25.1 replaced "listen ... http2" by the "http2" directive.
 HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
 
@@ -67,6 +69,7 @@ def build(settings, certificates):
         "require_certificate": demand, "keepalive_timeout": settings["keepalive_timeout"],
         "upstream": settings["upstream"], "send_certificate": bool(settings["send_certificate"]),
         "root": f"{settings['www_dir']}/site", "errors": f"{settings['www_dir']}/errors/", "locations": locations,
+        "access_log": ACCESS_LOG,
     }
     stream = [{"name": service["name"], "listen": listen(settings["listen_address"], service["listen_port"]),
                "upstream": service["upstream"], "serials": allowed_serials(certificates, service["allow"])}

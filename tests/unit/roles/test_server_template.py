@@ -145,3 +145,12 @@ def test_a_stream_service_passes_only_allowed_serials_to_its_upstream():
                      "server 127.0.0.1:6379;", "server 127.0.0.1:9 down;", "proxy_pass $mtls_stream_cache_target;",
                      "ssl_session_cache off;"):
         assert expected in lines, expected
+
+
+def test_each_request_is_logged_with_the_verified_client_for_audit():
+    text = render()
+    lines = directives(text)
+    assert "access_log /var/log/nginx/mtls-nginx-access.log mtls_access;" in lines
+    log_format = text.split("log_format mtls_access ")[1].split(";")[0]
+    for variable in ("$mtls_client_name", "$ssl_client_serial", "$ssl_client_verify", "$status", "$request"):
+        assert variable in log_format, variable
