@@ -3,7 +3,7 @@
 """Filters that check the inventory contract before the roles change anything."""
 from __future__ import annotations
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _contract, _layout
+from ansible_collections.mtls.nginx.plugins.module_utils import _contract, _layout, _sites
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import (
     client_errors, fleet_errors, normalize_clients, server_errors, session_hazard_errors)
 
@@ -25,4 +25,5 @@ def contract(variables, role, hosts=None, hostvars=None, host=""):
 class FilterModule:
     def filters(self):
         return {"contract": contract, "client_errors": client_errors, "server_errors": server_errors, "normalize_clients": normalize_clients,
-                "fleet_errors": fleet_errors, "session_hazard_errors": session_hazard_errors}
+                "fleet_errors": fleet_errors, "session_hazard_errors": session_hazard_errors,
+                "port_sharing_errors": _sites.sharing_errors}

@@ -12,7 +12,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.mtls.nginx.plugins.module_utils import _contract, _files, _info, _layout, _ledger, _rollover
 from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _server_model, _trust, _x509
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError, utcnow
-from ansible_collections.mtls.nginx.plugins.module_utils._inventory import fleet, name_error
+from ansible_collections.mtls.nginx.plugins.module_utils._inventory import name_error
 
 _SERIAL_RE = re.compile(r"^[0-9A-F]{1,40}\Z")
 
@@ -112,21 +112,26 @@ def _read(path):
 
 def file_entries(pairs, files_dir, mode=None):
     """host_files entries from [destination, source under files_dir] pairs: each source read on the
-    control node, base64 (as the file lookup and b64encode would), with mode when given."""
+    control node, base64 (as the file lookup and b64encode would), with mode when given (a pair's
+    third item, when it has one, is that entry's mode)."""
     entries = []
-    for destination, source in pairs:
+    for destination, source, *own_mode in pairs:
         path = os.path.join(files_dir, source)
         data = _files.read_bytes(path)
         if data is None:
-            raise AnsibleFilterError(f"{path} does not exist: the collection is incomplete; reinstall it")
-        entries.append({"path": destination, "content": base64.b64encode(data).decode(), **({"mode": mode} if mode else {})})
+            raise AnsibleFilterError(f"{path} does not exist" + (
+                ": run the mtls.nginx.pki role first, with the same mtls_pki_dir, or check the path the inventory gives"
+                if os.path.isabs(source) else ": the collection is incomplete; reinstall it"))
+        entry_mode = own_mode[0] if own_mode else mode
+        entries.append({"path": destination, "content": base64.b64encode(data).decode(),
+                        **({"mode": entry_mode} if entry_mode else {})})
     return entries
 
 
 def fleet_servers(hosts, hostvars, fallback):
     """The servers to issue certificates for, from each host's variables (see _inventory.fleet)."""
-    settings = [{key: hostvars[host].get(key) for key in _contract.FLEET_VARIABLES} for host in hosts or []]
-    return fleet(settings, {key: fallback.get(key) for key in _contract.FLEET_VARIABLES})
+    settings = {host: {key: hostvars[host].get(key) for key in _contract.FLEET_VARIABLES} for host in hosts or []}
+    return _contract.fleet_servers(settings, {key: fallback.get(key) for key in _contract.FLEET_VARIABLES})
 
 
 class FilterModule:

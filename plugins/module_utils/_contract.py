@@ -3,11 +3,11 @@
 variable) and the normalized model both roles read out. One home for each rule the roles share."""
 from __future__ import annotations
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _inventory, _rollover
+from ansible_collections.mtls.nginx.plugins.module_utils import _inventory, _rollover, _sites
 
 # What each nginx host says about its server certificate (the rest falls back to the control node's).
 FLEET_VARIABLES = ("mtls_server_name", "mtls_server_dns_names", "mtls_server_ip_addresses", "mtls_server_certificate",
-                   "mtls_server_private_key")
+                   "mtls_server_private_key", "mtls_sites")
 
 
 # The listener's settings under the server model's names (see _server_model.build).
@@ -47,7 +47,7 @@ def clients_view(clients):
     }
 
 
-def fleet_errors(hosts, fallback):
+def fleet_errors(hosts, fallback, client_names=()):
     """Each nginx host's own server names and addresses, checked as its inventory writes them.
 
     hosts: {inventory host: its FLEET_VARIABLES}. The messages name the host and the variable; a
@@ -61,10 +61,11 @@ def fleet_errors(hosts, fallback):
         where = f"host {host}: "
         found = _inventory.fleet_errors([{"name": settings.get("mtls_server_name"),
                                           "dns_names": settings.get("mtls_server_dns_names") or [],
-                                          "ip_addresses": settings.get("mtls_server_ip_addresses") or []}])
-        errors += [where + error.replace("servers[0].name", "mtls_server_name")
-                   .replace("servers[0].dns_names", "mtls_server_dns_names")
-                   .replace("servers[0].ip_addresses", "mtls_server_ip_addresses") for error in found]
+                                          "ip_addresses": settings.get("mtls_server_ip_addresses") or []}],
+                                        lambda _index, field: f"mtls_server_{field}")
+        errors += [where + error for error in found]
+        # A host's sites, checked here too: their names fence the server CA the pki role makes first.
+        errors += [where + error for error in _sites.errors(own.get("mtls_sites"), client_names)]
         name = settings.get("mtls_server_name")
         if found or not isinstance(name, str):
             continue
@@ -73,6 +74,14 @@ def fleet_errors(hosts, fallback):
             errors.append(f"{where}mtls_server_name {name} differs from host {other[0]}'s {other[1]} only in case;"
                           " hosts that share a server name must spell it alike")
     return errors
+
+
+def fleet_servers(hosts, fallback):
+    """The server certificates the pki role issues (see _inventory.fleet): each nginx host's own
+    server name (its TCP services' certificate) and each of its sites' names. hosts: {inventory host:
+    its FLEET_VARIABLES}."""
+    return _inventory.fleet([entry for own in (hosts or {}).values() for entry in [own, *_sites.fleet_entries(own)]],
+                            fallback)
 
 
 def own_certificate_errors(variables, fleet_hosts=None):
@@ -110,21 +119,29 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
         errors += _inventory.server_errors(
             get("mtls_server_name"), port, get("mtls_listen_address"), get("mtls_upstream"), get("mtls_locations"),
             get("mtls_verify_client"), get("mtls_clients"),
-            times={name: get(name) for name in ("mtls_ssl_session_timeout", "mtls_keepalive_timeout")},
+            times={name: get(name) for name in ("mtls_ssl_session_timeout", "mtls_keepalive_timeout", "mtls_worker_shutdown_timeout")
+                   if name != "mtls_worker_shutdown_timeout" or get(name)},
             stream_services=get("mtls_stream_services"))
+        errors += _sites.errors(get("mtls_sites"), [client["name"] for client in clients_view(get("mtls_clients"))["clients"]])
     else:
         errors += _inventory.server_errors(get("mtls_server_name"), port, kit_url=get("mtls_client_kit_url", ""))
         errors += _rollover.stage_errors(get("mtls_ca_rollover"), get("mtls_ca_rollover_reissue"), get("mtls_ca"),
                                          get("mtls_ca_next"))
         fallback = {key: get(key) for key in FLEET_VARIABLES}
-        errors += fleet_errors(fleet_hosts or {host: {}}, fallback)
+        errors += fleet_errors(fleet_hosts or {host: {}}, fallback, [client["name"] for client in clients_view(get("mtls_clients"))["clients"]])
     url = server_url(get("mtls_server_name"), port)
     model = {"errors": errors, **clients_view(get("mtls_clients")), "server_url": url,
              # The CA this host's server certificate is checked against, by devices and the verify step.
              "server_trust": device_trust(get("mtls_server_certificate"), get("mtls_server_ca_certificate"), pki_server_ca)}
     if role == "server":
-        return {**model, "listener": {name: get(variable) for name, variable in LISTENER.items()}}
-    fleet = _inventory.fleet(list((fleet_hosts or {}).values()), fallback)
+        sites = _sites.normalize(variables)
+        # What the verify step requests: each site's URL, checked against the CA devices trust for it.
+        verify = [{"url": server_url(site["server_name"], site["listen_port"]),
+                   "trust": device_trust(site["brought"], get("mtls_server_ca_certificate"), pki_server_ca)}
+                  for site in sites]
+        return {**model, "verify": verify,
+                "listener": {**{name: get(variable) for name, variable in LISTENER.items()}, "sites": sites}}
+    fleet = fleet_servers(fleet_hosts, fallback)
     return {
         **model,
         "kit_url": get("mtls_client_kit_url") or url,

@@ -161,8 +161,9 @@ def remove_all(paths, check_mode=False):
     return present
 
 
-def sync(directories, files, uid, gid, check_mode=False, absent=(), validate=None):
-    """Directories [(path, mode)], files [(path, data, mode, command)] as given, absent paths removed.
+def sync(directories, files, uid, gid, check_mode=False, absent=(), validate=None, exclusive=()):
+    """Directories [(path, mode)], files [(path, data, mode, command)] as given, absent paths removed,
+    and in each exclusive directory every file (or link) that files does not list, last.
 
     One call for all of a host's small files (certificates, CRL, key, pages, configuration):
     only what differs in content, mode or owner is written, each file atomically. A file with a
@@ -205,7 +206,11 @@ def sync(directories, files, uid, gid, check_mode=False, absent=(), validate=Non
             changed.append(path)
             if not check_mode:
                 set_attributes(path, mode, uid, gid)
-    changed.extend(remove_all(absent, check_mode))
+    wanted = {path for path, _data, _mode, _command in files}
+    strays = [os.path.join(directory, name) for directory in exclusive if os.path.isdir(directory)
+              for name in sorted(os.listdir(directory))
+              if os.path.join(directory, name) not in wanted and not os.path.isdir(os.path.join(directory, name))]
+    changed.extend(remove_all([*absent, *strays], check_mode))
     return changed, deferred
 
 

@@ -129,24 +129,27 @@ def fleet(hosts, fallback):
     return list(servers.values())
 
 
-def fleet_errors(servers):
+def fleet_errors(servers, field=lambda index, name: f"servers[{index}].{name}"):
     """Problems in a list of servers [{name, dns_names, ip_addresses}]: names that are not host names,
-    addresses that are not IP addresses, a name listed twice."""
+    addresses that are not IP addresses, a name listed twice (a server without "name": its addresses only).
+    field(index, name) says a server's field as the caller's input names it."""
     errors, seen = [], set()
     for index, server in enumerate(servers or []):
         name = server.get("name")
-        if not _is_host_name(name):
-            errors.append(f"servers[{index}].name must be a host name such as www.example.org, got {name!r}")
+        if "name" not in server:
+            pass
+        elif not _is_host_name(name):
+            errors.append(f"{field(index, 'name')} must be a host name such as www.example.org, got {name!r}")
         elif name.lower() in seen:
-            errors.append(f"servers[{index}].name {name} is listed twice; give each server name once")
+            errors.append(f"{field(index, 'name')} {name} is listed twice; give each server name once")
         else:
             seen.add(name.lower())
         for dns in server.get("dns_names") or []:
             if not isinstance(dns, str) or not SERVER_NAME_RE.match(dns):
-                errors.append(f"servers[{index}].dns_names: {dns!r} is not a host name")
+                errors.append(f"{field(index, 'dns_names')}: {dns!r} is not a host name")
         for address in server.get("ip_addresses") or []:
             if not _is_ip_address(address):
-                errors.append(f"servers[{index}].ip_addresses: {address!r} is not an IP address")
+                errors.append(f"{field(index, 'ip_addresses')}: {address!r} is not an IP address")
     return errors
 
 
@@ -276,10 +279,10 @@ def session_hazard_errors(hazards, listen_port=443, stream_services=None):
     """What in the host's nginx configuration would let a revoked client resume a session on our ports.
 
     hazards: the local fact's session_hazards ({context, ports, what, where}; ports None: every
-    server of the context). Only hazards on a port the mTLS server or one of its TCP services
+    server of the context). listen_port: the HTTP port, or the list of our sites' ports. Only hazards on a port the mTLS server or one of its TCP services
     listens on matter (the first server on a port holds the session cache and ticket keys of all).
     """
-    ours = {"http": {listen_port}, "stream": {s.get("listen_port") for s in stream_services or [] if isinstance(s, dict)}}
+    ours = {"http": set(listen_port) if isinstance(listen_port, list) else {listen_port}, "stream": {s.get("listen_port") for s in stream_services or [] if isinstance(s, dict)}}
     errors = []
     for hazard in hazards or []:
         ports = ours.get(hazard.get("context"), set())

@@ -1,11 +1,14 @@
 # Private to the mtls.nginx collection: not a public API, may change without notice.
 """What one host's nginx is told, decided here: the templates only print this model.
 
-Who may connect is decided once, in build(): each location and TCP service gets the serials of
-the valid certificates whose names its allow list has (or is public). The TLS settings every
-listener shares (server certificate, client CAs and CRL, protocols, resumption) are one dict.
+Who may connect is decided once, in build(): each site's locations and each TCP service get the
+serials of the valid certificates whose names their allow list has (or are public). The TLS settings
+every listener shares (client CAs and CRL, protocols, resumption) are one dict; each site adds its
+own server certificate.
 """
 from __future__ import annotations
+
+from ansible_collections.mtls.nginx.plugins.module_utils import _sites
 
 # Mozilla's server-side TLS recommendations (version 5.7).
 TLS_PROTOCOLS = {"intermediate": "TLSv1.2 TLSv1.3", "modern": "TLSv1.3"}
@@ -38,14 +41,47 @@ def allowed_serials(certificates, allow):
     return [certificate["serial"] for certificate in certificates if certificate["name"] in names]
 
 
+def site_model(site, index, settings, certificates, tls):
+    """One site's server block. The implicit site (no mtls_sites) keeps the names and paths the
+    single server block always had; site N's files are named after it, its maps after N."""
+    implicit = site["name"] == _sites.IMPLICIT
+    tls_dir, www_dir = settings["tls_dir"], settings["www_dir"]
+    certificate = f"{tls_dir}/server" if implicit else f"{tls_dir}/sites/{site['name']}"
+    prefix = "$mtls_allowed_" if implicit else f"$mtls_site{index}_allowed_"
+    # An optional certificate is demanded in every location that is not public.
+    demand = site["verify_client"] == "optional"
+    restricted = [location for location in site["locations"] or [] if "allow" in location]
+    locations = [{"path": location["path"], "public": False, "require_certificate": demand,
+                  "allowed": f"{prefix}{number}", "serials": allowed_serials(certificates, location["allow"])}
+                 for number, location in enumerate(restricted, start=1)]
+    locations += [{"path": location["path"], "public": True, "require_certificate": False}
+                  for location in site["locations"] or [] if location.get("public")]
+    return {
+        "name": site["name"],
+        "tls": {**tls, "certificate": f"{certificate}.crt", "private_key": f"{certificate}.key"},
+        # The site's certificate and key on the host, from the control node's ([host path, source, mode]).
+        # (The implicit site's are the host's server.crt and key, which the role installs for every host.)
+        "files": [] if implicit else [[f"{certificate}.crt", site["certificate"]],
+                                      [f"{certificate}.key", site["private_key"], "0600"]],
+        "listen": listen(site["listen_address"], site["listen_port"]) + (" default_server" if site["default_server"] else ""),
+        "port": site["listen_port"],
+        "http2_directive": version_tuple(settings["nginx_version"]) >= HTTP2_DIRECTIVE_SINCE,
+        "server_name": " ".join([site["server_name"]] + ([] if implicit else site["dns_names"])),
+        "verify_client": site["verify_client"], "require_certificate": demand,
+        "keepalive_timeout": settings["keepalive_timeout"], "upstream": site["upstream"],
+        "websocket": bool(site["websocket"] and site["upstream"]), "send_certificate": bool(site["send_certificate"]),
+        "root": f"{www_dir}/site", "errors": f"{www_dir}/errors/", "locations": locations,
+        "access_log": ACCESS_LOG if implicit else f"/var/log/nginx/mtls-nginx-{site['name']}-access.log",
+    }
+
+
 def build(settings, certificates):
     """The server model of one host.
 
-    settings: the host's variables under short names (server_name, listen_address, listen_port,
-    upstream, send_certificate, locations, verify_client, verify_depth, tls_profile,
+    settings: the host's variables under short names (sites, listen_address, verify_depth, tls_profile,
     session_timeout, keepalive_timeout, stream_services, nginx_version, tls_dir, www_dir), already
-    checked by _inventory.server_errors. certificates: the valid certificates of every trusted client
-    CA's ledger, [{serial, name, fingerprint_sha256}].
+    checked by the inventory contract; sites as _sites.normalize gives them. certificates: the valid
+    certificates of every trusted client CA's ledger, [{serial, name, fingerprint_sha256}].
     """
     tls_dir = settings["tls_dir"]
     tls = {
@@ -54,25 +90,10 @@ def build(settings, certificates):
         "verify_depth": settings["verify_depth"], "protocols": TLS_PROTOCOLS[settings["tls_profile"]],
         "ciphers": TLS_CIPHERS, "curves": TLS_CURVES, "session_timeout": settings["session_timeout"],
     }
-    # An optional certificate is demanded in every location that is not public.
-    demand = settings["verify_client"] == "optional"
-    restricted = [location for location in settings["locations"] or [] if "allow" in location]
-    locations = [{"path": location["path"], "public": False, "require_certificate": demand,
-                  "allowed": f"$mtls_allowed_{index}", "serials": allowed_serials(certificates, location["allow"])}
-                 for index, location in enumerate(restricted, start=1)]
-    locations += [{"path": location["path"], "public": True, "require_certificate": False}
-                  for location in settings["locations"] or [] if location.get("public")]
-    http = {
-        "listen": listen(settings["listen_address"], settings["listen_port"]),
-        "http2_directive": version_tuple(settings["nginx_version"]) >= HTTP2_DIRECTIVE_SINCE,
-        "server_name": settings["server_name"], "verify_client": settings["verify_client"],
-        "require_certificate": demand, "keepalive_timeout": settings["keepalive_timeout"],
-        "upstream": settings["upstream"], "send_certificate": bool(settings["send_certificate"]),
-        "root": f"{settings['www_dir']}/site", "errors": f"{settings['www_dir']}/errors/", "locations": locations,
-        "access_log": ACCESS_LOG,
-    }
+    sites = [site_model(site, index, settings, certificates, tls) for index, site in enumerate(settings["sites"], start=1)]
     stream = [{"name": service["name"], "listen": listen(settings["listen_address"], service["listen_port"]),
                "upstream": service["upstream"], "serials": allowed_serials(certificates, service["allow"])}
               for service in settings["stream_services"] or []]
     names = [{"serial": c["serial"], "name": c["name"], "fingerprint": c["fingerprint_sha256"]} for c in certificates]
-    return {"tls": tls, "http": http, "stream": stream, "certificates": names}
+    return {"tls": tls, "sites": sites, "websocket": any(site["websocket"] for site in sites), "stream": stream,
+            "certificates": names}

@@ -1,39 +1,56 @@
 # Private to the mtls.nginx collection: not a public API, may change without notice.
-"""mtls_sites (issue 26, work in progress): several protected sites per host, each checked and
-given its defaults from the host's single-site variables. Not wired to the roles yet."""
+"""mtls_sites: several protected sites per host, each checked and given its defaults from the host's
+single-site variables; without mtls_sites, those variables are one implicit site. And when a port is
+shared (two server blocks on it, ours or not), whether this nginx may share it safely."""
 from __future__ import annotations
 
 import re
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _inventory
+from ansible_collections.mtls.nginx.plugins.module_utils import _inventory, _layout
 
 SITE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}\Z")
 # The implicit site: today's single server block, built from the mtls_* variables.
 IMPLICIT = "mtls-nginx"
-FIELDS = {"name", "mode", "server_name", "dns_names", "ip_addresses", "listen_address", "listen_port", "upstream",
-          "send_certificate", "locations", "verify_client", "websocket", "default_server"}
-MODES = ("server", "include")
+FIELDS = {"name", "server_name", "dns_names", "ip_addresses", "listen_address", "listen_port", "upstream",
+          "send_certificate", "locations", "verify_client", "websocket", "default_server", "certificate", "private_key"}
+# What a site leaves out comes from the host's single-site variables of these names.
+DEFAULTS = {"listen_address": "mtls_listen_address", "listen_port": "mtls_listen_port", "upstream": "mtls_upstream",
+            "send_certificate": "mtls_upstream_send_certificate", "locations": "mtls_locations",
+            "verify_client": "mtls_verify_client"}
+# The implicit site's own fields.
+IMPLICIT_FIELDS = {"server_name": "mtls_server_name", "dns_names": "mtls_server_dns_names",
+                   "ip_addresses": "mtls_server_ip_addresses", "certificate": "mtls_server_certificate",
+                   "private_key": "mtls_server_private_key", **DEFAULTS}
 
 
-def normalize(sites, defaults):
-    """Each site with every field, what it leaves out taken from defaults (the host's mtls_* settings
-    under the site's field names); no sites: the implicit one, exactly the defaults."""
-    if not sites:
-        return [{**defaults, "name": IMPLICIT, "mode": "server", "websocket": False, "default_server": False}]
-    return [{"mode": "server", "dns_names": [], "ip_addresses": [], "websocket": False, "default_server": False,
-             **{key: defaults[key] for key in ("listen_address", "listen_port", "upstream", "send_certificate",
-                                               "locations", "verify_client")},
-             **site} for site in sites]
+def normalize(variables):
+    """Each site of a host with every field; variables: the host's mtls_* variables.
+
+    Without mtls_sites, the single-site variables are one site named IMPLICIT. A site's certificate
+    and private_key are where the control node has them: its own, or the pki role's for its server_name.
+    """
+    get = variables.get
+    sites = get("mtls_sites") or [{**{field: get(variable) for field, variable in IMPLICIT_FIELDS.items()},
+                                   "name": IMPLICIT}]
+    normalized = []
+    for site in sites:
+        site = {"dns_names": [], "ip_addresses": [], "websocket": False, "default_server": False, "certificate": "",
+                "private_key": "", **{field: get(variable) for field, variable in DEFAULTS.items()}, **site}
+        site["dns_names"], site["ip_addresses"] = site["dns_names"] or [], site["ip_addresses"] or []
+        site["brought"] = bool(site["certificate"])  # the team's own certificate, not the pki role's
+        if not site["certificate"] and get("mtls_pki_dir"):
+            site["certificate"], site["private_key"] = _layout.server_files(
+                _layout.pki_paths(get("mtls_pki_dir"))["server_dir"], site["server_name"])
+        normalized.append(site)
+    return normalized
 
 
-# The single-site variables' names in _inventory's messages, and the site fields they stand for.
-_FIELD_OF = {"mtls_server_name": "server_name", "mtls_listen_port": "listen_port", "mtls_listen_address": "listen_address",
-             "mtls_upstream": "upstream", "mtls_locations": "locations", "mtls_verify_client": "verify_client"}
-
-
-def _renamed(message, where):
-    """An _inventory message about a single-site variable, said of the site's field."""
-    return re.sub("|".join(_FIELD_OF), lambda match: f"{where}.{_FIELD_OF[match.group(0)]}", message)
+def fleet_entries(variables):
+    """The server certificates the pki role issues for one host's sites (those that bring none):
+    the FLEET_VARIABLES shape _inventory.fleet reads."""
+    return [{"mtls_server_name": site.get("server_name"), "mtls_server_dns_names": site.get("dns_names") or [],
+             "mtls_server_ip_addresses": site.get("ip_addresses") or [], "mtls_server_certificate": site.get("certificate") or ""}
+            for site in variables.get("mtls_sites") or [] if isinstance(site, dict)]
 
 
 def errors(sites, client_names):
@@ -42,8 +59,8 @@ def errors(sites, client_names):
     if sites is None or sites == []:
         return []
     if not isinstance(sites, list):
-        return [f"mtls_sites must be a list of sites, got {sites!r}"]
-    found, names, addresses = [], {}, {}
+        return [f"mtls_sites must be a list of sites ({{name, server_name, ...}}), got {sites!r}"]
+    found, names, addresses, defaults = [], {}, {}, {}
     for index, site in enumerate(sites):
         where = f"mtls_sites[{index}]"
         if not isinstance(site, dict):
@@ -58,23 +75,81 @@ def errors(sites, client_names):
         else:
             names[name] = index
         where = f"{where} ({name})" if isinstance(name, str) and SITE_NAME_RE.match(name) else where
-        unknown = sorted(set(site) - FIELDS)
-        if unknown:
-            found.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
-        if site.get("mode", "server") not in MODES:
-            found.append(f"{where}.mode must be one of {', '.join(MODES)}, got {site.get('mode')!r}")
-        server_name = site.get("server_name")
-        found += [_renamed(message, where) for message in _inventory.server_errors(server_name, site.get("listen_port", 443),
-                                                          site.get("listen_address", "*"), site.get("upstream", ""),
-                                                          site.get("locations"), site.get("verify_client", "on"),
-                                                          [{"name": n} for n in client_names])]
-        for field in ("websocket", "default_server", "send_certificate"):
-            if field in site and not isinstance(site[field], bool):
-                found.append(f"{where}.{field} must be true or false, got {site[field]!r}")
-        key = (str(server_name).lower(), site.get("listen_port", 443))
+        found += _site_errors(site, where, client_names)
+        port = site.get("listen_port", 443)
+        key = (str(site.get("server_name")).lower(), port)
         if key in addresses:
-            found.append(f"{where}.server_name {server_name} on port {key[1]} is mtls_sites[{addresses[key]}]'s too:"
-                         " nginx would serve only one of them; give each site its own name or port")
+            found.append(f"{where}.server_name {site.get('server_name')} on port {port} is mtls_sites[{addresses[key]}]'s"
+                         " too: nginx would serve only one of them; give each site its own name or port")
         else:
             addresses[key] = index
+        if site.get("default_server") is True:
+            if port in defaults:
+                found.append(f"{where}.default_server: mtls_sites[{defaults[port]}] is port {port}'s default server"
+                             " already; a port has one")
+            defaults.setdefault(port, index)
     return found
+
+
+def _site_errors(site, where, client_names):
+    found = []
+    unknown = sorted(set(site) - FIELDS)
+    if unknown:
+        found.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling (README, Several sites)")
+    # The single-site checks, said of the site's fields.
+    checked = _inventory.server_errors(
+        site.get("server_name"), site.get("listen_port", 443), site.get("listen_address", "*"), site.get("upstream", ""),
+        site.get("locations"), site.get("verify_client", "on"), [{"name": name} for name in client_names])
+    found += [re.sub(r"mtls_(server_name|listen_port|listen_address|upstream|locations|verify_client)",
+                     lambda match: f"{where}.{match.group(1)}", message) for message in checked]
+    found += _inventory.fleet_errors([{"dns_names": site.get("dns_names") or [], "ip_addresses": site.get("ip_addresses") or []}],
+                                     lambda _index, field: f"{where}.{field}")
+    if site.get("verify_client", "on") not in ("on", "optional"):
+        found.append(f"{where}.verify_client must be on or optional, got {site.get('verify_client')!r}")
+    for field in ("websocket", "default_server", "send_certificate"):
+        if field in site and not isinstance(site[field], bool):
+            found.append(f"{where}.{field} must be true or false, got {site[field]!r}")
+    if bool(site.get("certificate")) != bool(site.get("private_key")):
+        found.append(f"{where}.certificate and private_key are given together, or both left out for the pki role"
+                     " to issue the site's certificate")
+    return found
+
+
+# CVE-2025-23419: a TLS 1.3 session made on one server block of a port could be resumed on another
+# (by SNI) without that one's client certificate check. Fixed upstream in 1.26.3 and 1.27.4; the
+# distributions' packages that carry the fix for an older version, by the version they fixed it in.
+SNI_RESUMPTION_FIXED = ((1, 27, 4), (1, 26, 3))
+SNI_RESUMPTION_BACKPORTS = {"1.22.1": re.compile(r"^1\.22\.1-9\+deb12u(?P<update>[1-9]\d*)\b")}
+
+
+def sni_resumption_fixed(version, package):
+    """Whether this nginx (its version, and its package's version: '' when not from a package we know)
+    refuses to resume a session on a server block other than the one that made it."""
+    numbers = tuple(int(part) for part in re.findall(r"\d+", str(version))[:3])
+    if numbers >= SNI_RESUMPTION_FIXED[0] or SNI_RESUMPTION_FIXED[1] <= numbers < (1, 27):
+        return True
+    backport = SNI_RESUMPTION_BACKPORTS.get(str(version))
+    return bool(backport and backport.match(str(package or "")))
+
+
+def sharing_errors(fact, sites, site_path):
+    """A port one of our sites shares with another server block (ours or not) needs an nginx that
+    refuses cross-server resumption. fact: the local fact (nginx_version, nginx_package, http_servers
+    [{ports, where}]); site_path: our server blocks' file (its servers are the sites)."""
+    ours = {}
+    for site in sites:
+        ours.setdefault(site["listen_port"], []).append(site["name"])
+    foreign = {}
+    for server in fact.get("http_servers") or []:
+        if not str(server.get("where", "")).startswith(f"{site_path}:"):
+            for port in server.get("ports") or []:
+                foreign.setdefault(port, server.get("where"))
+    shared = sorted(port for port, names in ours.items() if len(names) > 1 or port in foreign)
+    if not shared or not fact.get("nginx_version") or sni_resumption_fixed(fact["nginx_version"], fact.get("nginx_package")):
+        return []
+    return [f"port {port} is shared by {', '.join(ours[port])}" + (f" and the server at {foreign[port]}" if port in foreign
+                                                                  else "")
+            + f", but nginx {fact['nginx_version']} ({fact.get('nginx_package') or 'package unknown'}) lacks the fix for"
+            " CVE-2025-23419: a TLS 1.3 session made on one of them could be resumed on another without its client"
+            " certificate check. Upgrade nginx (1.26.3, 1.27.4 or later; Debian 12: 1.22.1-9+deb12u1 or later), or give"
+            " each site a port of its own" for port in shared]

@@ -53,6 +53,14 @@ options:
         description: Mode as an octal string, for a directory this call creates.
         type: str
         default: "0755"
+      exclusive:
+        description:
+          - >-
+            The directory holds only what O(files) lists: any other file or link in it is removed, after
+            every file is written (the files of a site that was removed from the inventory).
+            Subdirectories are left alone.
+        type: bool
+        default: false
   files:
     description: Files and their content.
     type: list
@@ -233,7 +241,8 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "directories": {"type": "list", "elements": "dict", "default": [], "options": {
-                "path": {"type": "path", "required": True}, "mode": {"type": "str", "default": "0755"}}},
+                "path": {"type": "path", "required": True}, "mode": {"type": "str", "default": "0755"},
+                "exclusive": {"type": "bool", "default": False}}},
             "files": {"type": "list", "elements": "dict", "default": [], "options": {
                 "path": {"type": "path", "required": True}, "content": {"type": "str", "required": True, "no_log": True},
                 "mode": {"type": "str", "default": "0644"}, "validate": {"type": "str"},
@@ -264,7 +273,8 @@ def main():
         uid, gid = resolve_owner(params["owner"], params["group"])
         ready = params["validate_needs"] is None or os.path.exists(params["validate_needs"])
         changed, deferred = sync(directories, files, uid, gid, module.check_mode, params["absent"],
-                                 validate=module.run_command if ready else None)
+                                 validate=module.run_command if ready else None,
+                                 exclusive=[d["path"] for d in params["directories"] if d["exclusive"]])
     except (MtlsError, OSError) as exc:
         module.fail_json(msg=str(exc), **result)
     result.update(changed=bool(changed), changed_paths=changed, deferred=deferred)

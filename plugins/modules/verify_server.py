@@ -38,6 +38,13 @@ options:
   ca_path:
     description: CA certificate (PEM) that the server's certificate must chain to; the system's CAs when unset.
     type: path
+  address:
+    description:
+      - >-
+        Connect to this host name or IP address instead of the URL's host, whose name still goes in
+        TLS SNI, the certificate check and the C(Host) header (as C(curl --resolve) does): for a site
+        whose name the control node cannot resolve.
+    type: str
   client_cert:
     description: Client certificate (PEM) for the request that must get HTTP 200.
     type: path

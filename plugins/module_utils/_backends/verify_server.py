@@ -7,6 +7,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils import _https
 SPEC = {"argument_spec": {
     "url": {"type": "str", "required": True},
     "ca_path": {"type": "path"},
+    "address": {"type": "str"},
     "client_cert": {"type": "path"},
     "client_key": {"type": "path"},
     "refusal_text": {"type": "str", "default": ""},

@@ -12,15 +12,19 @@ fact = importlib.util.module_from_spec(_spec)
 _loader.exec_module(fact)
 
 
-def hazards(files, main="/etc/nginx/nginx.conf"):
-    """session_hazards of a configuration given as {path: text}; includes are matched against the paths."""
+def facts(files, main="/etc/nginx/nginx.conf"):
+    """(session_hazards, http_servers) of a configuration given as {path: text}; includes are matched against the paths."""
     def read(pattern):
         import fnmatch
         pattern = pattern if pattern.startswith("/") else "/etc/nginx/" + pattern
         if not any(char in pattern for char in "*?[") and pattern not in files:
             raise fact.Unreadable(f"cannot read {pattern} (No such file or directory)", pattern)
         return [(path, files[path]) for path in sorted(files) if fnmatch.fnmatch(path, pattern)]
-    return fact.configuration_hazards(main, read)
+    return fact.configuration_facts(main, read)
+
+
+def hazards(files, main="/etc/nginx/nginx.conf"):
+    return facts(files, main)[0]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -107,3 +111,16 @@ def test_what_nginx_reads_differently_or_the_script_cannot_follow_is_a_hazard(te
         assert found == [{"context": "http", "ports": None, "what": "ssl_session_ticket_key", "where": "/etc/nginx/nginx.conf:2"}]
     else:
         assert found == unreadable(reason, where)
+
+
+def test_http_servers_name_their_ports_and_where_they_start():
+    files = {"/etc/nginx/nginx.conf": "http {\n include conf.d/*.conf;\n server { listen 80; }\n}\nstream { server { listen 5432; } }",
+             "/etc/nginx/conf.d/a.conf": "server {\n listen 127.0.0.1:443 ssl;\n listen [::1]:8443 ssl;\n}\nserver { server_name x; }"}
+    assert facts(files)[1] == [{"ports": [443, 8443], "where": "/etc/nginx/conf.d/a.conf:1"},
+                               {"ports": [80], "where": "/etc/nginx/conf.d/a.conf:5"},
+                               {"ports": [80], "where": "/etc/nginx/nginx.conf:3"}]
+
+
+def test_an_unreadable_configuration_lists_no_servers_and_is_a_hazard():
+    found_hazards, servers = facts({"/etc/nginx/nginx.conf": "http { server { listen 443 ssl; }"})
+    assert servers == [] and found_hazards and found_hazards[0]["what"].startswith("unreadable: ")

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _server_model
+from ansible_collections.mtls.nginx.tests.unit.plugins.module_utils.test_server_model import with_sites
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 3))
 ROLE = os.path.join(ROOT, "roles", "server")
@@ -29,8 +30,9 @@ def render(template="mtls-nginx.conf.j2", server_valid_certificates=(ALICE,), se
                 "tls_profile": variables["mtls_tls_profile"], "session_timeout": variables["mtls_ssl_session_timeout"],
                 "keepalive_timeout": variables["mtls_keepalive_timeout"], "stream_services": variables["mtls_stream_services"],
                 "nginx_version": "1.25.1" if server_http2_directive else "1.22.1",
-                "tls_dir": role_vars["server_tls_dir"], "www_dir": role_vars["server_www_dir"]}
-    model = _server_model.build(settings, list(server_valid_certificates))
+                "tls_dir": role_vars["server_tls_dir"], "www_dir": role_vars["server_www_dir"],
+                **({"sites": variables["mtls_sites"]} if variables["mtls_sites"] else {})}
+    model = _server_model.build(with_sites(settings), list(server_valid_certificates))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), undefined=jinja2.StrictUndefined,
                              trim_blocks=True)
     return env.get_template(template).render(ansible_managed="Ansible managed", server_model=model)
@@ -154,3 +156,26 @@ def test_each_request_is_logged_with_the_verified_client_for_audit():
     log_format = text.split("log_format mtls_access ")[1].split(";")[0]
     for variable in ("$mtls_client_name", "$ssl_client_serial", "$ssl_client_verify", "$status", "$request"):
         assert variable in log_format, variable
+
+
+def test_several_sites_share_the_maps_and_each_has_its_own_server_block():
+    site = with_sites({"server_name": "x", "listen_address": "*", "listen_port": 443, "upstream": "", "send_certificate": False,
+                       "locations": [], "verify_client": "on"})["sites"][0]
+    sites = [{**site, "name": "grafana", "server_name": "grafana.internal", "upstream": "http://127.0.0.1:3000",
+              "websocket": True, "default_server": True, "locations": [{"path": "/live", "allow": ["alice"]}]},
+             {**site, "name": "kibana", "server_name": "kibana.internal", "dns_names": ["k.internal"],
+              "locations": [{"path": "/admin", "allow": ["alice"]}]}]
+    text = render(mtls_sites=sites)
+    lines = directives(text)
+    assert lines.count("map $ssl_client_serial $mtls_client_name {") == 1 and text.count("log_format ") == 1
+    assert lines.count("map $http_upgrade $mtls_connection_upgrade {") == 1
+    assert [line for line in lines if line.startswith(("listen ", "server_name ", "ssl_certificate ", "access_log "))] == [
+        "listen *:443 default_server ssl http2;", "server_name grafana.internal;",
+        "ssl_certificate /etc/nginx/mtls/sites/grafana.crt;",
+        "access_log /var/log/nginx/mtls-nginx-grafana-access.log mtls_access;",
+        "listen *:443 ssl http2;", "server_name kibana.internal k.internal;", "ssl_certificate /etc/nginx/mtls/sites/kibana.crt;",
+        "access_log /var/log/nginx/mtls-nginx-kibana-access.log mtls_access;"]
+    assert "if ($mtls_site1_allowed_1 = 0) {" in lines and "if ($mtls_site2_allowed_1 = 0) {" in lines
+    # Upgrades go through only where the site asks for them (and has an upstream).
+    assert lines.count("proxy_set_header Connection $mtls_connection_upgrade;") == 2  # /live and / of grafana
+    assert lines.count("proxy_http_version 1.1;") == 2

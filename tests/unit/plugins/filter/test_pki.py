@@ -136,7 +136,7 @@ def test_while_a_move_is_due_client_cas_point_where_the_files_still_are(tmp_path
 
 def test_the_server_model_joins_every_trusted_ledger_and_refuses_a_damaged_one(tmp_path):
     """During a rollover both CAs' ledgers count; one damaged ledger fails the whole model, never an empty map."""
-    from ansible_collections.mtls.nginx.tests.unit.plugins.module_utils.test_server_model import SETTINGS
+    from ansible_collections.mtls.nginx.tests.unit.plugins.module_utils.test_server_model import SETTINGS, with_sites
     paths = []
     for serial, name in (("A1", "alice"), ("B2", "bob")):
         ledger = {**_ledger.empty(), "certificates": [{"serial": serial, "name": name, "status": "valid",
@@ -144,9 +144,9 @@ def test_the_server_model_joins_every_trusted_ledger_and_refuses_a_damaged_one(t
         paths.append(tmp_path / f"{name}.json")
         paths[-1].write_text(json.dumps(ledger))
     locations = [{"path": "/admin", "allow": ["bob"]}]
-    model = server_model([str(path) for path in paths], {**SETTINGS, "locations": locations})
+    model = server_model([str(path) for path in paths], with_sites({**SETTINGS, "locations": locations}))
     assert [c["serial"] for c in model["certificates"]] == ["A1", "B2"]
-    assert model["http"]["locations"][0]["serials"] == ["B2"]
+    assert model["sites"][0]["locations"][0]["serials"] == ["B2"]
     paths[1].write_text("{not json")
     with pytest.raises(AnsibleFilterError, match="is not valid JSON"):
         server_model([str(path) for path in paths], SETTINGS)

@@ -138,5 +138,5 @@ def test_the_server_role_gets_its_listener_under_the_server_models_names():
     listener = server(**settings)["listener"]
     assert listener["send_certificate"] is True and listener["tls_profile"] == "modern" and listener["listen_port"] == 443
     model = _server_model.build({**listener, "nginx_version": "1.22.1", "tls_dir": "/t", "www_dir": "/w"}, [])
-    assert model["tls"]["protocols"] == "TLSv1.3" and model["http"]["listen"] == "*:443"
+    assert model["tls"]["protocols"] == "TLSv1.3" and model["sites"][0]["listen"] == "*:443"
     assert "listener" not in pki()

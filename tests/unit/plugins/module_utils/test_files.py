@@ -154,3 +154,17 @@ def test_pid_running(tmp_path):
     assert not F.pid_running(str(pid_file), "nginx")  # a live pid of another program
     pid_file.write_text("not a pid")
     assert not F.pid_running(str(pid_file), "python")
+
+
+def test_sync_empties_an_exclusive_directory_of_what_files_does_not_list(tmp_path):
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "old.crt").write_bytes(b"OLD")
+    (sites / "keep").mkdir()  # a subdirectory is not ours to remove
+    files = [(str(sites / "new.crt"), b"NEW", 0o644, None)]
+    assert F.sync([(str(sites), 0o755)], files, UID, GID, check_mode=True, exclusive=[str(sites)]) == (
+        [str(sites / "new.crt"), str(sites / "old.crt")], [])
+    assert (sites / "old.crt").exists()
+    F.sync([(str(sites), 0o755)], files, UID, GID, exclusive=[str(sites)])
+    assert sorted(os.listdir(sites)) == ["keep", "new.crt"]
+    assert F.sync([(str(sites), 0o755)], files, UID, GID, exclusive=[str(sites)]) == ([], [])

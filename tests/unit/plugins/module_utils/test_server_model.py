@@ -1,7 +1,7 @@
 """The server model: who may connect where, decided in Python (the templates only print it)."""
 import pytest
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _server_model
+from ansible_collections.mtls.nginx.plugins.module_utils import _server_model, _sites
 
 CERTIFICATES = [
     {"serial": "0A", "name": "alice", "fingerprint_sha256": "aa"},
@@ -14,8 +14,19 @@ SETTINGS = {"server_name": "www.example.org", "listen_address": "*", "listen_por
             "stream_services": [], "nginx_version": "1.22.1", "tls_dir": "/etc/nginx/mtls", "www_dir": "/srv/www"}
 
 
+SITE_FIELDS = ("server_name", "listen_address", "listen_port", "upstream", "send_certificate", "locations", "verify_client")
+
+
+def with_sites(settings):
+    """settings with "sites": the single site its short names describe, unless it has sites already."""
+    implicit = {"name": _sites.IMPLICIT, "dns_names": [], "ip_addresses": [], "websocket": False, "default_server": False,
+                "certificate": "/pki/server/www.crt", "private_key": "/pki/server/www.key",
+                **{field: settings[field] for field in SITE_FIELDS}}
+    return {"sites": [implicit], **settings}
+
+
 def build(**overrides):
-    return _server_model.build({**SETTINGS, **overrides}, CERTIFICATES)
+    return _server_model.build(with_sites({**SETTINGS, **overrides}), CERTIFICATES)
 
 
 @pytest.mark.parametrize("address, port, expected", [
@@ -33,7 +44,7 @@ def test_version_tuple(version, expected):
 @pytest.mark.parametrize("version, directive", [("", False), ("1.22.1", False), ("1.25.0", False), ("1.25.1", True),
                                                 ("1.26.3", True), ("2.0", True)])
 def test_http2_directive_from_nginx_1_25_1(version, directive):
-    assert build(nginx_version=version)["http"]["http2_directive"] is directive
+    assert build(nginx_version=version)["sites"][0]["http2_directive"] is directive
 
 
 @pytest.mark.parametrize("allow, serials", [
@@ -50,18 +61,18 @@ def test_allowed_serials(allow, serials):
 def test_locations_restricted_first_then_public_each_with_its_decision():
     model = build(verify_client="optional", locations=[
         {"path": "/status", "public": True}, {"path": "/admin", "allow": ["bob"]}, {"path": "/all", "allow": ["alice", "bob"]}])
-    assert model["http"]["locations"] == [
+    assert model["sites"][0]["locations"] == [
         {"path": "/admin", "public": False, "require_certificate": True, "allowed": "$mtls_allowed_1", "serials": ["0B"]},
         {"path": "/all", "public": False, "require_certificate": True, "allowed": "$mtls_allowed_2",
          "serials": ["0A", "0B", "0C"]},
         {"path": "/status", "public": True, "require_certificate": False}]
-    assert model["http"]["require_certificate"] is True
+    assert model["sites"][0]["require_certificate"] is True
 
 
 def test_with_verification_on_nginx_itself_demands_the_certificate():
     model = build(locations=[{"path": "/admin", "allow": ["bob"]}])
-    assert model["http"]["require_certificate"] is False
-    assert model["http"]["locations"][0]["require_certificate"] is False
+    assert model["sites"][0]["require_certificate"] is False
+    assert model["sites"][0]["locations"][0]["require_certificate"] is False
 
 
 def test_stream_services_get_their_own_serials_and_listen_address():
@@ -83,3 +94,30 @@ def test_identity_maps_list_every_valid_certificate():
     assert build()["certificates"] == [{"serial": "0A", "name": "alice", "fingerprint": "aa"},
                                        {"serial": "0B", "name": "bob", "fingerprint": "bb"},
                                        {"serial": "0C", "name": "alice", "fingerprint": "cc"}]
+
+
+def test_each_site_its_server_block_certificate_maps_and_log():
+    sites = [{**with_sites(SETTINGS)["sites"][0], "name": "grafana", "server_name": "grafana.internal",
+              "dns_names": ["g.internal"], "upstream": "http://127.0.0.1:3000", "websocket": True, "default_server": True,
+              "certificate": "/pki/server/grafana.internal.crt", "private_key": "/pki/server/grafana.internal.key",
+              "locations": [{"path": "/admin", "allow": ["bob"]}]},
+             {**with_sites(SETTINGS)["sites"][0], "name": "kibana", "server_name": "kibana.internal", "websocket": True,
+              "locations": [{"path": "/admin", "allow": ["alice"]}]}]
+    model = build(sites=sites)
+    grafana, kibana = model["sites"]
+    assert grafana["tls"]["certificate"] == "/etc/nginx/mtls/sites/grafana.crt" and grafana["tls"]["crl"] == model["tls"]["crl"]
+    assert grafana["files"] == [["/etc/nginx/mtls/sites/grafana.crt", "/pki/server/grafana.internal.crt"],
+                                ["/etc/nginx/mtls/sites/grafana.key", "/pki/server/grafana.internal.key", "0600"]]
+    assert grafana["listen"] == "*:443 default_server" and grafana["server_name"] == "grafana.internal g.internal"
+    assert grafana["access_log"] == "/var/log/nginx/mtls-nginx-grafana-access.log"
+    # Each site's allow maps have names of their own; a WebSocket needs an upstream.
+    assert [grafana["locations"][0]["allowed"], kibana["locations"][0]["allowed"]] == ["$mtls_site1_allowed_1",
+                                                                                       "$mtls_site2_allowed_1"]
+    assert [grafana["locations"][0]["serials"], kibana["locations"][0]["serials"]] == [["0B"], ["0A", "0C"]]
+    assert (grafana["websocket"], kibana["websocket"], model["websocket"]) == (True, False, True)
+
+
+def test_the_implicit_site_keeps_the_single_server_blocks_names():
+    site = build(locations=[{"path": "/admin", "allow": ["bob"]}])["sites"][0]
+    assert site["tls"]["certificate"] == "/etc/nginx/mtls/server.crt" and site["files"] == []
+    assert site["access_log"] == "/var/log/nginx/mtls-nginx-access.log" and site["locations"][0]["allowed"] == "$mtls_allowed_1"

@@ -1,39 +1,72 @@
-"""mtls_sites (work in progress for issue 26): checks naming site and field, and defaults from the single site."""
+"""mtls_sites: checks naming site and field, defaults from the single site, and when a port may be shared."""
 import pytest
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _sites
 
-DEFAULTS = {"server_name": "www.example.org", "listen_address": "*", "listen_port": 443, "upstream": "",
-            "send_certificate": False, "locations": [], "verify_client": "on"}
+HOST = {"mtls_server_name": "www.example.org", "mtls_server_dns_names": ["www2.example.org"], "mtls_server_ip_addresses": [],
+        "mtls_server_certificate": "", "mtls_server_private_key": "", "mtls_listen_address": "*", "mtls_listen_port": 443,
+        "mtls_upstream": "", "mtls_upstream_send_certificate": False, "mtls_locations": [], "mtls_verify_client": "on",
+        "mtls_pki_dir": "/pki"}
 CLIENTS = ["alice", "bob"]
 
 
-def test_no_sites_is_the_implicit_one():
-    assert _sites.normalize([], DEFAULTS) == [{**DEFAULTS, "name": "mtls-nginx", "mode": "server", "websocket": False,
-                                               "default_server": False}]
+def test_no_sites_is_the_implicit_one_with_the_pki_roles_certificate():
+    site, = _sites.normalize(HOST)
+    assert site["name"] == "mtls-nginx" and site["server_name"] == "www.example.org"
+    assert site["dns_names"] == ["www2.example.org"] and site["listen_port"] == 443 and site["websocket"] is False
+    assert (site["certificate"], site["private_key"]) == ("/pki/server/www.example.org.crt", "/pki/server/www.example.org.key")
 
 
 def test_a_site_takes_what_it_leaves_out_from_the_single_site_variables():
-    site = _sites.normalize([{"name": "grafana", "server_name": "grafana.internal", "websocket": True}], DEFAULTS)[0]
+    site, = _sites.normalize({**HOST, "mtls_sites": [{"name": "grafana", "server_name": "grafana.internal",
+                                                       "websocket": True}]})
     assert site["listen_port"] == 443 and site["verify_client"] == "on" and site["websocket"] is True
-    assert site["server_name"] == "grafana.internal" and site["dns_names"] == []
+    assert site["server_name"] == "grafana.internal" and site["dns_names"] == [] and site["default_server"] is False
+    assert site["certificate"] == "/pki/server/grafana.internal.crt"
+
+
+def test_a_site_with_its_own_certificate_keeps_it():
+    site, = _sites.normalize({**HOST, "mtls_sites": [{"name": "a", "server_name": "a.internal", "certificate": "/own/a.crt",
+                                                       "private_key": "/own/a.key"}]})
+    assert (site["certificate"], site["private_key"]) == ("/own/a.crt", "/own/a.key")
+
+
+def test_the_pki_role_issues_for_each_site_without_its_own_certificate():
+    entries = _sites.fleet_entries({"mtls_sites": [{"name": "a", "server_name": "a.internal", "dns_names": ["b.internal"]},
+                                                   {"name": "c", "server_name": "c.internal", "certificate": "/own.crt"}]})
+    assert entries == [{"mtls_server_name": "a.internal", "mtls_server_dns_names": ["b.internal"],
+                        "mtls_server_ip_addresses": [], "mtls_server_certificate": ""},
+                       {"mtls_server_name": "c.internal", "mtls_server_dns_names": [], "mtls_server_ip_addresses": [],
+                        "mtls_server_certificate": "/own.crt"}]
 
 
 @pytest.mark.parametrize("sites, fragment", [
     ("grafana", "mtls_sites must be a list"),
+    (["grafana"], "mtls_sites[0] must be a mapping"),
     ([{"name": "../etc", "server_name": "a.internal"}], "mtls_sites[0].name must be lowercase letters"),
+    ([{"name": "A", "server_name": "a.internal"}], "mtls_sites[0].name must be lowercase letters"),
     ([{"name": "mtls-nginx", "server_name": "a.internal"}], "not 'mtls-nginx'"),
     ([{"name": "a", "server_name": "a.internal"}, {"name": "a", "server_name": "b.internal"}],
      "mtls_sites[1].name a is used again: mtls_sites[0] has it already"),
     ([{"name": "a", "server_name": "a.internal"}, {"name": "b", "server_name": "A.internal"}],
      "mtls_sites[1] (b).server_name A.internal on port 443 is mtls_sites[0]'s too"),
     ([{"name": "a", "server_name": "a.internal; include /etc/passwd"}], "mtls_sites[0] (a).server_name must be a host name"),
+    ([{"name": "a", "server_name": "a.internal", "dns_names": ["b.internal;"]}],
+     "mtls_sites[0] (a).dns_names: 'b.internal;' is not a host name"),
+    ([{"name": "a", "server_name": "a.internal", "ip_addresses": ["10.0.0.300"]}],
+     "mtls_sites[0] (a).ip_addresses: '10.0.0.300' is not an IP address"),
     ([{"name": "a", "server_name": "a.internal", "locations": [{"path": "/admin", "allow": ["mallory"]}]}],
      "mtls_sites[0] (a).locations[0].allow names 'mallory'"),
     ([{"name": "a", "server_name": "a.internal", "listen_port": 70000}], "mtls_sites[0] (a).listen_port must be a port"),
-    ([{"name": "a", "server_name": "a.internal", "mode": "edit"}], "mtls_sites[0] (a).mode must be one of server, include"),
+    ([{"name": "a", "server_name": "a.internal", "upstream": "http://x/;return 200"}], "mtls_sites[0] (a).upstream must be"),
+    ([{"name": "a", "server_name": "a.internal", "verify_client": "off"}], "mtls_sites[0] (a).verify_client"),
     ([{"name": "a", "server_name": "a.internal", "websocket": "yes"}], "mtls_sites[0] (a).websocket must be true or false"),
     ([{"name": "a", "server_name": "a.internal", "servername": "x"}], "mtls_sites[0] (a) has unknown fields servername"),
+    ([{"name": "a", "server_name": "a.internal", "certificate": "/a.crt"}],
+     "mtls_sites[0] (a).certificate and private_key are given together"),
+    ([{"name": "a", "server_name": "a.internal", "default_server": True},
+      {"name": "b", "server_name": "b.internal", "default_server": True}],
+     "mtls_sites[1] (b).default_server: mtls_sites[0] is port 443's default server already"),
 ])
 def test_bad_sites_are_named_by_site_and_field(sites, fragment):
     found = _sites.errors(sites, CLIENTS)
@@ -41,6 +74,47 @@ def test_bad_sites_are_named_by_site_and_field(sites, fragment):
 
 
 def test_two_sites_on_one_port_with_their_own_names_are_fine():
-    assert _sites.errors([{"name": "grafana", "server_name": "grafana.internal"},
-                          {"name": "kibana", "server_name": "kibana.internal",
+    assert _sites.errors([{"name": "grafana", "server_name": "grafana.internal", "default_server": True},
+                          {"name": "kibana", "server_name": "kibana.internal", "listen_port": 8443, "default_server": True,
                            "locations": [{"path": "/admin", "allow": ["alice"]}]}], CLIENTS) == []
+
+
+@pytest.mark.parametrize("version, package, fixed", [
+    ("1.22.1", "1.22.1-9", False),
+    ("1.22.1", "1.22.1-9+deb12u1", True),
+    ("1.22.1", "1.22.1-9+deb12u11", True),
+    ("1.22.1", "1.22.1-9+deb12u0", False),
+    ("1.22.1", "", False),
+    ("1.24.0", "1.24.0-2ubuntu7", False),
+    ("1.26.2", "", False),
+    ("1.26.3", "1.26.3-3+deb13u1", True),
+    ("1.27.3", "", False),
+    ("1.27.4", "", True),
+    ("1.28.0", "", True),
+    ("", "", False),
+])
+def test_which_nginx_refuses_to_resume_a_session_on_another_server_block(version, package, fixed):
+    assert _sites.sni_resumption_fixed(version, package) is fixed
+
+
+SITE_FILE = "/etc/nginx/conf.d/mtls-nginx.conf"
+A = {"name": "a", "listen_port": 443}
+B = {"name": "b", "listen_port": 443}
+C = {"name": "c", "listen_port": 8443}
+PUBLIC = {"ports": [443], "where": "/etc/nginx/conf.d/public.conf:1"}
+OURS = [{"ports": [443], "where": f"{SITE_FILE}:40"}, {"ports": [8443], "where": f"{SITE_FILE}:90"}]
+OLD = {"nginx_version": "1.22.1", "nginx_package": "1.22.1-9"}
+
+
+@pytest.mark.parametrize("sites, servers, fact, expected", [
+    ([A, C], OURS, OLD, []),  # each port one server block
+    ([A, B], OURS, OLD, ["port 443 is shared by a, b, but nginx 1.22.1 (1.22.1-9) lacks the fix"]),
+    ([A, C], OURS + [PUBLIC], OLD, ["port 443 is shared by a and the server at /etc/nginx/conf.d/public.conf:1"]),
+    ([A, C], OURS + [{"ports": [80], "where": "/etc/nginx/sites-enabled/default:1"}], OLD, []),
+    ([A, B], OURS + [PUBLIC], {"nginx_version": "1.22.1", "nginx_package": "1.22.1-9+deb12u11"}, []),
+    ([A, B], OURS + [PUBLIC], {"nginx_version": "1.26.3", "nginx_package": ""}, []),
+    ([A, B], [], {}, []),  # nginx is not installed yet: checked again once it is
+])
+def test_a_shared_port_needs_the_fix(sites, servers, fact, expected):
+    found = _sites.sharing_errors({**fact, "http_servers": servers}, sites, SITE_FILE)
+    assert len(found) == len(expected) and all(fragment in message for fragment, message in zip(expected, found)), found
