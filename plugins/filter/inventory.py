@@ -26,4 +26,4 @@ class FilterModule:
     def filters(self):
         return {"contract": contract, "client_errors": client_errors, "server_errors": server_errors, "normalize_clients": normalize_clients,
                 "fleet_errors": fleet_errors, "session_hazard_errors": session_hazard_errors,
-                "port_sharing_errors": _sites.sharing_errors}
+                "site_host_errors": _sites.host_errors}

@@ -137,7 +137,8 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
         sites = _sites.normalize(variables)
         # What the verify step requests: each site's URL, checked against the CA devices trust for it.
         verify = [{"url": server_url(site["server_name"], site["listen_port"]),
-                   "trust": device_trust(site["brought"], get("mtls_server_ca_certificate"), pki_server_ca)}
+                   "trust": site["ca_certificate"] if site["mode"] == "include"
+                   else device_trust(site["brought"], get("mtls_server_ca_certificate"), pki_server_ca)}
                   for site in sites]
         return {**model, "verify": verify,
                 "listener": {**{name: get(variable) for name, variable in LISTENER.items()}, "sites": sites}}

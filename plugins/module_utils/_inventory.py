@@ -159,10 +159,14 @@ def short_passphrases(clients):
             and len(c["p12_passphrase"]) < MIN_PASSPHRASE_LENGTH]
 
 
-def _unknown_names(where, allow, client_names, known):
-    """An allow list's names that mtls_clients does not have, exactly (known: {lowercase: name})."""
+def allow_errors(where, allow, client_names=None):
+    """An allow list that is not a non-empty list of client names, or (client_names given) names one
+    that mtls_clients does not have, exactly."""
+    if not isinstance(allow, list) or not allow or not all(isinstance(n, str) and NAME_RE.match(n) for n in allow):
+        return [f"{where}.allow must be a non-empty list of client names, got {allow!r}"]
+    known = {name.lower(): name for name in client_names or ()}
     errors = []
-    for name in allow:
+    for name in allow if client_names is not None else ():
         if name not in client_names:
             hint = f" (mtls_clients has {known[name.lower()]!r}: names match exactly)" if name.lower() in known else ""
             errors.append(f"{where}.allow names {name!r}, which is not in mtls_clients{hint}")
@@ -179,7 +183,6 @@ def stream_errors(services, http_port=443, client_names=()):
     if not isinstance(services, list):
         return [f"mtls_stream_services must be a list of services, got {services!r}"]
     errors, names, ports = [], set(), {http_port: "mtls_listen_port"}
-    known = {name.lower(): name for name in client_names}
     for index, service in enumerate(services):
         where = f"mtls_stream_services[{index}]"
         if not isinstance(service, dict):
@@ -200,10 +203,7 @@ def stream_errors(services, http_port=443, client_names=()):
         match = UPSTREAM_ADDRESS_RE.match(upstream) if isinstance(upstream, str) else None
         if not match or not 1 <= int(match.group(2)) <= 65535:
             errors.append(f"{where}.upstream must be host:port such as 127.0.0.1:6379 or redis.internal:6379, got {upstream!r}")
-        if not isinstance(allow, list) or not allow or not all(isinstance(n, str) and NAME_RE.match(n) for n in allow):
-            errors.append(f"{where}.allow must be a non-empty list of client names, got {allow!r}")
-        else:
-            errors += _unknown_names(where, allow, client_names, known)
+        errors += allow_errors(where, allow, client_names)
         unknown = sorted(set(service) - {"name", "listen_port", "upstream", "allow"})
         if unknown:
             errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")
@@ -216,7 +216,6 @@ def location_errors(locations, verify_client="on", client_names=None):
     client_names, when given: the names in mtls_clients; an allow entry must be one of them, exactly.
     """
     errors, seen = [], set()
-    known = {name.lower(): name for name in client_names or ()}
     for index, location in enumerate(locations or []):
         where = f"mtls_locations[{index}]"
         if not isinstance(location, dict):
@@ -235,11 +234,8 @@ def location_errors(locations, verify_client="on", client_names=None):
             errors.append(f"{where} is public (no certificate needed) and has an allow list; choose one")
         elif public and verify_client != "optional":
             errors.append(f"{where} is public, which needs mtls_verify_client: optional (now {verify_client!r})")
-        elif not public and (not isinstance(allow, list) or not allow
-                             or not all(isinstance(n, str) and NAME_RE.match(n) for n in allow)):
-            errors.append(f"{where}.allow must be a non-empty list of client names, got {allow!r}")
-        elif not public and client_names is not None:
-            errors += _unknown_names(where, allow, client_names, known)
+        elif not public:
+            errors += allow_errors(where, allow, client_names)
         unknown = sorted(set(location) - {"path", "allow", "public"})
         if unknown:
             errors.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling")

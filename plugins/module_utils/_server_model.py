@@ -41,13 +41,16 @@ def allowed_serials(certificates, allow):
     return [certificate["serial"] for certificate in certificates if certificate["name"] in names]
 
 
-def site_model(site, index, settings, certificates, tls):
-    """One site's server block. The implicit site (no mtls_sites) keeps the names and paths the
-    single server block always had; site N's files are named after it, its maps after N."""
+def site_model(site, settings, certificates, tls):
+    """One site: its server block (mode server) or its snippet (mode include). The implicit site (no
+    mtls_sites) keeps the names and paths the single server block always had; another site's files and
+    map variables are named after it (stable when sites are added, removed or reordered, as a snippet
+    that a team's server block includes must be)."""
     implicit = site["name"] == _sites.IMPLICIT
     tls_dir, www_dir = settings["tls_dir"], settings["www_dir"]
     certificate = f"{tls_dir}/server" if implicit else f"{tls_dir}/sites/{site['name']}"
-    prefix = "$mtls_allowed_" if implicit else f"$mtls_site{index}_allowed_"
+    variable = f"$mtls_site_{_sites.variable_id(site['name'])}"
+    prefix = "$mtls_allowed_" if implicit else f"{variable}_allowed_"
     # An optional certificate is demanded in every location that is not public.
     demand = site["verify_client"] == "optional"
     restricted = [location for location in site["locations"] or [] if "allow" in location]
@@ -56,13 +59,23 @@ def site_model(site, index, settings, certificates, tls):
                  for number, location in enumerate(restricted, start=1)]
     locations += [{"path": location["path"], "public": True, "require_certificate": False}
                   for location in site["locations"] or [] if location.get("public")]
+    include = site["mode"] == "include"
+    # Who may use the site at all (allow), checked at the server level: included sites always carry the
+    # check (their snippet names the variable whether or not the inventory gives a list).
+    whole = None if site["allow"] is None and not include else {
+        "denied": f"{variable}_denied", "allowed": f"{variable}_allowed",
+        "serials": None if site["allow"] is None else allowed_serials(certificates, site["allow"])}
     return {
-        "name": site["name"],
-        "tls": {**tls, "certificate": f"{certificate}.crt", "private_key": f"{certificate}.key"},
+        "name": site["name"], "mode": site["mode"],
+        "snippet": _sites.snippet_path(tls_dir, site["name"]) if include else None,
+        # An included site's server block has its own certificate: the snippet has only the checks.
+        "tls": {key: value for key, value in tls.items() if key not in ("certificate", "private_key")} if include
+        else {**tls, "certificate": f"{certificate}.crt", "private_key": f"{certificate}.key"},
         # The site's certificate and key on the host, from the control node's ([host path, source, mode]).
         # (The implicit site's are the host's server.crt and key, which the role installs for every host.)
-        "files": [] if implicit else [[f"{certificate}.crt", site["certificate"]],
-                                      [f"{certificate}.key", site["private_key"], "0600"]],
+        "files": [] if implicit or include else [[f"{certificate}.crt", site["certificate"]],
+                                                 [f"{certificate}.key", site["private_key"], "0600"]],
+        "allow": whole,
         "listen": listen(site["listen_address"], site["listen_port"]) + (" default_server" if site["default_server"] else ""),
         "port": site["listen_port"],
         "http2_directive": version_tuple(settings["nginx_version"]) >= HTTP2_DIRECTIVE_SINCE,
@@ -90,10 +103,11 @@ def build(settings, certificates):
         "verify_depth": settings["verify_depth"], "protocols": TLS_PROTOCOLS[settings["tls_profile"]],
         "ciphers": TLS_CIPHERS, "curves": TLS_CURVES, "session_timeout": settings["session_timeout"],
     }
-    sites = [site_model(site, index, settings, certificates, tls) for index, site in enumerate(settings["sites"], start=1)]
+    sites = [site_model(site, settings, certificates, tls) for site in settings["sites"]]
     stream = [{"name": service["name"], "listen": listen(settings["listen_address"], service["listen_port"]),
                "upstream": service["upstream"], "serials": allowed_serials(certificates, service["allow"])}
               for service in settings["stream_services"] or []]
     names = [{"serial": c["serial"], "name": c["name"], "fingerprint": c["fingerprint_sha256"]} for c in certificates]
-    return {"tls": tls, "sites": sites, "websocket": any(site["websocket"] for site in sites), "stream": stream,
-            "certificates": names}
+    return {"tls": tls, "sites": sites, "websocket": any(site["websocket"] for site in sites),
+            "included": any(site["mode"] == "include" for site in sites), "identity_headers": f"{tls_dir}/identity-headers.conf",
+            "stream": stream, "certificates": names}

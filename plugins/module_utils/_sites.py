@@ -11,8 +11,13 @@ from ansible_collections.mtls.nginx.plugins.module_utils import _inventory, _lay
 SITE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}\Z")
 # The implicit site: today's single server block, built from the mtls_* variables.
 IMPLICIT = "mtls-nginx"
-FIELDS = {"name", "server_name", "dns_names", "ip_addresses", "listen_address", "listen_port", "upstream",
-          "send_certificate", "locations", "verify_client", "websocket", "default_server", "certificate", "private_key"}
+FIELDS = {"name", "mode", "server_name", "dns_names", "ip_addresses", "listen_address", "listen_port", "upstream",
+          "send_certificate", "locations", "verify_client", "websocket", "default_server", "certificate", "private_key",
+          "allow", "ca_certificate"}
+# mode server: a server block of ours. mode include: a snippet of mTLS directives that a server block the
+# team manages includes; that block has its own listen, names, certificate and content.
+MODES = ("server", "include")
+INCLUDE_FIELDS = {"name", "mode", "server_name", "listen_port", "allow", "ca_certificate"}
 # What a site leaves out comes from the host's single-site variables of these names.
 DEFAULTS = {"listen_address": "mtls_listen_address", "listen_port": "mtls_listen_port", "upstream": "mtls_upstream",
             "send_certificate": "mtls_upstream_send_certificate", "locations": "mtls_locations",
@@ -34,11 +39,16 @@ def normalize(variables):
                                    "name": IMPLICIT}]
     normalized = []
     for site in sites:
-        site = {"dns_names": [], "ip_addresses": [], "websocket": False, "default_server": False, "certificate": "",
-                "private_key": "", **{field: get(variable) for field, variable in DEFAULTS.items()}, **site}
+        site = {"mode": "server", "dns_names": [], "ip_addresses": [], "websocket": False, "default_server": False,
+                "certificate": "", "private_key": "", "allow": None,
+                **{field: get(variable) for field, variable in DEFAULTS.items()}, **site}
+        if site["mode"] == "include":  # the team's server block has the rest; verification is always on
+            site.update(upstream="", locations=[], websocket=False, default_server=False, verify_client="on")
+            # The CA of that block's own certificate, which the verify step checks it against (empty: the system's).
+            site["ca_certificate"] = site.get("ca_certificate") or get("mtls_server_ca_certificate") or ""
         site["dns_names"], site["ip_addresses"] = site["dns_names"] or [], site["ip_addresses"] or []
         site["brought"] = bool(site["certificate"])  # the team's own certificate, not the pki role's
-        if not site["certificate"] and get("mtls_pki_dir"):
+        if not site["certificate"] and get("mtls_pki_dir") and site["mode"] == "server":
             site["certificate"], site["private_key"] = _layout.server_files(
                 _layout.pki_paths(get("mtls_pki_dir"))["server_dir"], site["server_name"])
         normalized.append(site)
@@ -50,7 +60,7 @@ def fleet_entries(variables):
     the FLEET_VARIABLES shape _inventory.fleet reads."""
     return [{"mtls_server_name": site.get("server_name"), "mtls_server_dns_names": site.get("dns_names") or [],
              "mtls_server_ip_addresses": site.get("ip_addresses") or [], "mtls_server_certificate": site.get("certificate") or ""}
-            for site in variables.get("mtls_sites") or [] if isinstance(site, dict)]
+            for site in variables.get("mtls_sites") or [] if isinstance(site, dict) and site.get("mode") != "include"]
 
 
 def errors(sites, client_names):
@@ -60,7 +70,7 @@ def errors(sites, client_names):
         return []
     if not isinstance(sites, list):
         return [f"mtls_sites must be a list of sites ({{name, server_name, ...}}), got {sites!r}"]
-    found, names, addresses, defaults = [], {}, {}, {}
+    found, names, ids, addresses, defaults = [], {}, {}, {}, {}
     for index, site in enumerate(sites):
         where = f"mtls_sites[{index}]"
         if not isinstance(site, dict):
@@ -72,8 +82,11 @@ def errors(sites, client_names):
                          f" it names the site's files, got {name!r}")
         elif name in names:
             found.append(f"{where}.name {name} is used again: mtls_sites[{names[name]}] has it already")
+        elif variable_id(name) in ids:
+            found.append(f"{where}.name {name} differs from mtls_sites[{ids[variable_id(name)]}]'s only in '-' and '_',"
+                         " which nginx's variable names cannot tell apart; rename one")
         else:
-            names[name] = index
+            names[name], ids[variable_id(name)] = index, index
         where = f"{where} ({name})" if isinstance(name, str) and SITE_NAME_RE.match(name) else where
         found += _site_errors(site, where, client_names)
         port = site.get("listen_port", 443)
@@ -91,11 +104,31 @@ def errors(sites, client_names):
     return found
 
 
+def variable_id(name):
+    """A site's name as part of an nginx variable name (letters, digits and '_')."""
+    return str(name).replace("-", "_")
+
+
 def _site_errors(site, where, client_names):
     found = []
     unknown = sorted(set(site) - FIELDS)
     if unknown:
         found.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling (README, Several sites)")
+    mode = site.get("mode", "server")
+    if mode not in MODES:
+        found.append(f"{where}.mode must be one of {', '.join(MODES)}, got {mode!r}")
+    elif mode == "server" and "ca_certificate" in site:
+        found.append(f"{where}.ca_certificate is for an included site's own certificate; a site of ours is checked"
+                     " against the server CA (or mtls_server_ca_certificate when it brings its certificate)")
+    elif mode == "include" and set(site) - INCLUDE_FIELDS - set(unknown):
+        found.append(f"{where} is mode include, so the server block is yours: set "
+                     f"{', '.join(sorted(set(site) - INCLUDE_FIELDS - set(unknown)))} there, not here (an included site"
+                     f" has only {', '.join(sorted(INCLUDE_FIELDS))})")
+    if "allow" in site:
+        found += _inventory.allow_errors(where, site["allow"], client_names)
+        if any(isinstance(location, dict) and location.get("public") for location in site.get("locations") or []):
+            found.append(f"{where} has an allow list for the whole site and public locations; a public path needs no"
+                         " certificate, so give it a site of its own or drop the allow list")
     # The single-site checks, said of the site's fields.
     checked = _inventory.server_errors(
         site.get("server_name"), site.get("listen_port", 443), site.get("listen_address", "*"), site.get("upstream", ""),
@@ -132,24 +165,56 @@ def sni_resumption_fixed(version, package):
     return bool(backport and backport.match(str(package or "")))
 
 
-def sharing_errors(fact, sites, site_path):
-    """A port one of our sites shares with another server block (ours or not) needs an nginx that
-    refuses cross-server resumption. fact: the local fact (nginx_version, nginx_package, http_servers
-    [{ports, where}]); site_path: our server blocks' file (its servers are the sites)."""
+def snippet_path(tls_dir, name):
+    """Where an include-mode site's snippet is on the host."""
+    return f"{tls_dir}/sites/{name}.conf"
+
+
+def host_errors(fact, sites, site_path, tls_dir):
+    """What the host's nginx configuration says about our sites, from the local fact (nginx_version,
+    nginx_package, http_servers [{ports, where, files}]): {"before": problems to stop on before anything
+    changes, "after": problems that only the snippets this run writes can cure (checked at the end)}.
+
+    before: a port one of our sites shares with another server block on an nginx without the fix
+    for cross-server resumption; a server block that includes the snippet of a site no longer listed
+    (removing it would break that block). after: an include-mode site whose snippet no server block
+    includes (that site is not protected), or one included only by a block on another port.
+    """
+    servers = fact.get("http_servers") or []
+    included = {snippet_path(tls_dir, site["name"]): site for site in sites if site["mode"] == "include"}
+    prefix = f"{tls_dir}/sites/"
+    before, after = [], []
+    for server in servers:
+        for path in server.get("files") or []:
+            if path.startswith(prefix) and path.endswith(".conf") and path not in included:
+                before.append(f"the server block at {server.get('where')} includes {path}, the snippet of a site that"
+                              " mtls_sites no longer has: remove that include (and reload nginx) first, or keep the site")
+    for path, site in included.items():
+        including = [server for server in servers if path in (server.get("files") or [])]
+        if not including:
+            after.append(f"mtls_sites {site['name']} (mode include): no server block includes {path}, so that site is"
+                         f" NOT protected: add 'include {path};' at the server level of the server block for"
+                         f" {site['server_name']} (README, \"Adding mTLS to a server block you manage\") and reload nginx;"
+                         " the snippet is in place now")
+        elif not any(site["listen_port"] in (server.get("ports") or []) for server in including):
+            after.append(f"mtls_sites {site['name']} (mode include): listen_port is {site['listen_port']}, but the server"
+                         f" block that includes {path} ({including[0].get('where')}) listens on"
+                         f" {', '.join(str(port) for port in including[0].get('ports') or [])}: set listen_port to its port")
+    # Server blocks of ours: the sites' file, and the team's blocks that include our snippets.
     ours = {}
     for site in sites:
         ours.setdefault(site["listen_port"], []).append(site["name"])
     foreign = {}
-    for server in fact.get("http_servers") or []:
-        if not str(server.get("where", "")).startswith(f"{site_path}:"):
+    for server in servers:
+        if not str(server.get("where", "")).startswith(f"{site_path}:") and not set(server.get("files") or []) & set(included):
             for port in server.get("ports") or []:
                 foreign.setdefault(port, server.get("where"))
     shared = sorted(port for port, names in ours.items() if len(names) > 1 or port in foreign)
-    if not shared or not fact.get("nginx_version") or sni_resumption_fixed(fact["nginx_version"], fact.get("nginx_package")):
-        return []
-    return [f"port {port} is shared by {', '.join(ours[port])}" + (f" and the server at {foreign[port]}" if port in foreign
-                                                                  else "")
-            + f", but nginx {fact['nginx_version']} ({fact.get('nginx_package') or 'package unknown'}) lacks the fix for"
-            " CVE-2025-23419: a TLS 1.3 session made on one of them could be resumed on another without its client"
-            " certificate check. Upgrade nginx (1.26.3, 1.27.4 or later; Debian 12: 1.22.1-9+deb12u1 or later), or give"
-            " each site a port of its own" for port in shared]
+    if shared and fact.get("nginx_version") and not sni_resumption_fixed(fact["nginx_version"], fact.get("nginx_package")):
+        before += [f"port {port} is shared by {', '.join(ours[port])}"
+                   + (f" and the server at {foreign[port]}" if port in foreign else "")
+                   + f", but nginx {fact['nginx_version']} ({fact.get('nginx_package') or 'package unknown'}) lacks the"
+                   " fix for CVE-2025-23419: a TLS 1.3 session made on one of them could be resumed on another without"
+                   " its client certificate check. Upgrade nginx (1.26.3, 1.27.4 or later; Debian 12: 1.22.1-9+deb12u1 or"
+                   " later), or give each site a port of its own" for port in shared]
+    return {"before": before, "after": after}

@@ -2,6 +2,7 @@
 import base64
 import datetime
 import http.client
+import ipaddress
 import json
 import os
 import re
@@ -174,6 +175,29 @@ def mint(issuer_name, issuer_key, subject="mallory", key=None, not_before=None, 
     for extension, critical in extra:
         builder = builder.add_extension(extension, critical=critical)
     return builder.sign(issuer_key, hashes.SHA256()), key
+
+
+def server_ca_and_certificate(common_name, names):
+    """A team's own CA (valid 30 days) and, from it, a server certificate for names (DNS names or IP
+    addresses): ((ca, ca_key), (certificate, key))."""
+    ca_key = new_key()
+    ca_name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, common_name)])
+    ca, _key = mint(ca_name, ca_key, subject=common_name, key=ca_key, ca=True, eku=(),
+                    not_after=utcnow() + datetime.timedelta(days=30))
+    return (ca, ca_key), server_certificate((ca, ca_key), names)
+
+
+def server_certificate(ca_pair, names):
+    """A server certificate from ca_pair for names (DNS names or IP addresses), named after the first."""
+    ca, ca_key = ca_pair
+    alternative = []
+    for name in names:
+        try:
+            alternative.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            alternative.append(x509.DNSName(name))
+    return mint(ca.subject, ca_key, subject=names[0], eku=(ExtendedKeyUsageOID.SERVER_AUTH,),
+                extra=[(x509.SubjectAlternativeName(alternative), False)])
 
 
 def write_pair(directory, name, cert, key, cert_der=None):

@@ -4,15 +4,12 @@ The proof step (site.yml's verify play) must trust what users' devices trust for
 the team's CA (mtls_server_ca_certificate), not the system's store. The module leaves the scenario
 as it found it: the pki role's server certificate served again.
 """
-import datetime
-import ipaddress
 import os
 import ssl
 
 import pytest
-from conftest import PKI_DIR, client_files, converge, https_get, mint, new_key, utcnow, write_pair
+from conftest import PKI_DIR, client_files, converge, https_get, server_ca_and_certificate, write_pair
 from cryptography import x509
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 
 def served_issuer(port):
@@ -23,13 +20,7 @@ def served_issuer(port):
 @pytest.fixture(scope="module")
 def team_pki(scratch):
     """The team's own private server CA and, from it, a certificate for localhost."""
-    ca_key = new_key()
-    ca_name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Team Private Server CA")])
-    ca, _key = mint(ca_name, ca_key, subject="Team Private Server CA", key=ca_key, ca=True, eku=(),
-                    not_after=utcnow() + datetime.timedelta(days=30))
-    names = x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
-    server, server_key = mint(ca_name, ca_key, subject="localhost", eku=(ExtendedKeyUsageOID.SERVER_AUTH,),
-                              extra=[(names, False)])
+    (ca, ca_key), (server, server_key) = server_ca_and_certificate("Team Private Server CA", ["localhost", "127.0.0.1"])
     ca_path, _ca_key_path = write_pair(scratch, "team-ca", ca, ca_key)
     cert_path, key_path = write_pair(scratch, "team-server", server, server_key)
     return {"mtls_server_certificate": cert_path, "mtls_server_private_key": key_path, "mtls_server_ca_certificate": ca_path}

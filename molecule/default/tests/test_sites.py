@@ -1,13 +1,13 @@
 """Several sites on one host (mtls_sites), next to a public site of the team's on the same port.
 
-Three sites of ours on the scenario's port, each with its own name, certificate, allow lists and
-access log: grafana (a WebSocket echo upstream; /live for alice and frank only), kibana (the role's page, /admin for
-bob only, the port's default server), api (verify_client optional: /status public, the rest needs a
-certificate). A public site the role does not own (conf.d/public.conf, its own certificate, no
-client certificate) shares the port. Requests connect to 127.0.0.1 and name the site by SNI and
-Host, as curl --resolve does.
+Four sites on the scenario's port, each with its own name, checks and access log: grafana (a
+WebSocket echo upstream; /live for alice and frank only), kibana (the role's page; the site for
+alice and bob, /admin for bob; the port's default server), api (verify_client optional: /status
+public) and legacy, included: the team's own server block for legacy.test includes the snippet of
+checks (alice only). A public site the role does not own (conf.d/public.conf, the team's own
+certificate, no client certificate) shares the port. Requests connect to 127.0.0.1 and name the
+site by SNI and Host, as curl --resolve does.
 """
-import datetime
 import hashlib
 import http.client
 import os
@@ -17,10 +17,9 @@ import threading
 import time
 
 import pytest
-from conftest import PKI_DIR, client_files, converge, mint, new_key, utcnow
+from conftest import PKI_DIR, client_files, converge, mint, new_key, server_ca_and_certificate, server_certificate
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import ExtendedKeyUsageOID
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 from websockets.sync.server import serve
@@ -28,6 +27,7 @@ from websockets.sync.server import serve
 SITE_FILE = "/etc/nginx/conf.d/mtls-nginx.conf"
 PUBLIC_DIR = "/etc/nginx/public-site"
 PUBLIC_CONF = "/etc/nginx/conf.d/public.conf"
+LEGACY_CONF = "/etc/nginx/conf.d/legacy.conf"
 SHUTDOWN = 3  # mtls_worker_shutdown_timeout, seconds
 
 
@@ -97,41 +97,72 @@ def echo(inventory):
 
 
 def write(host, path, data, mode="0644"):
-    host.run_test("install -d %s && printf '%%s' %s > %s && chmod %s %s", os.path.dirname(path), data, path, mode, path)
+    host.run_expect([0], "install -d %s && printf '%%s' %s > %s && chmod %s %s", os.path.dirname(path), data, path, mode, path)
+
+
+def team_certificate(host, team_ca, name):
+    """A certificate for name from the team's own CA, installed where the team's server block reads it."""
+    cert, key = server_certificate(team_ca[:2], [name])
+    write(host, f"{PUBLIC_DIR}/{name}.crt", cert.public_bytes(serialization.Encoding.PEM).decode())
+    write(host, f"{PUBLIC_DIR}/{name}.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                               serialization.NoEncryption()).decode(), "0600")
+    return f"{PUBLIC_DIR}/{name}.crt", f"{PUBLIC_DIR}/{name}.key"
 
 
 @pytest.fixture(scope="module")
-def public_site(host, port):
+def team_ca(scratch):
+    """The team's own CA for the server blocks it manages: (certificate, key, its path on the control node)."""
+    (ca, ca_key), _server = server_ca_and_certificate("Team test CA", ["unused.test"])
+    path = os.path.join(scratch, "team-ca.crt")
+    with open(path, "wb") as handle:
+        handle.write(ca.public_bytes(serialization.Encoding.PEM))
+    return ca, ca_key, path
+
+
+@pytest.fixture(scope="module")
+def public_site(host, port, team_ca):
     """The team's public site on our port: its own certificate, no client certificate asked."""
-    ca_key = new_key()
-    ca_name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Public test CA")])
-    names = x509.SubjectAlternativeName([x509.DNSName("public.test")])
-    cert, key = mint(ca_name, ca_key, subject="public.test", eku=(ExtendedKeyUsageOID.SERVER_AUTH,),
-                     extra=[(names, False)], not_after=utcnow() + datetime.timedelta(days=2))
-    write(host, f"{PUBLIC_DIR}/public.crt", cert.public_bytes(serialization.Encoding.PEM).decode())
-    write(host, f"{PUBLIC_DIR}/public.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                               serialization.NoEncryption()).decode(), "0600")
+    cert, key = team_certificate(host, team_ca[:2], "public.test")
     # Written the way nginxinc.nginx_config and geerlingguy.nginx write a server block.
     write(host, PUBLIC_CONF, f"""server {{
     listen 127.0.0.1:{port} ssl;
     server_name public.test;
-    ssl_certificate {PUBLIC_DIR}/public.crt;
-    ssl_certificate_key {PUBLIC_DIR}/public.key;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
     location / {{
         return 200 "public content\\n";
     }}
 }}
 """)
     yield
-    host.run_test("rm -rf %s %s", PUBLIC_CONF, PUBLIC_DIR)
+    host.run_expect([0], "rm -rf %s %s", PUBLIC_CONF, PUBLIC_DIR)
 
 
-def sites(echo):
+def legacy_block(host, port, echo, team_ca):
+    """The team's own server block for legacy.test, which includes the snippet of the included site."""
+    cert, key = team_certificate(host, team_ca[:2], "legacy.test")
+    write(host, LEGACY_CONF, f"""server {{
+    listen 127.0.0.1:{port} ssl;
+    server_name legacy.test;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    include /etc/nginx/mtls/sites/legacy.conf;
+    location / {{
+        proxy_pass http://127.0.0.1:{echo};
+        proxy_http_version 1.1;
+    }}
+}}
+""")
+    host.run_expect([0], "nginx -t -q && nginx -s reload")  # the team's own rollout
+
+
+def sites(echo, team_ca):
     return [
         {"name": "grafana", "server_name": "grafana.test", "upstream": f"http://127.0.0.1:{echo}", "websocket": True,
          "locations": [{"path": "/live", "allow": ["alice", "frank"]}]},
-        {"name": "kibana", "server_name": "kibana.test", "default_server": True,
+        {"name": "kibana", "server_name": "kibana.test", "default_server": True, "allow": ["alice", "bob"],
          "locations": [{"path": "/admin", "allow": ["bob"]}]},
+        {"name": "legacy", "mode": "include", "server_name": "legacy.test", "allow": ["alice"], "ca_certificate": team_ca[2]},
         {"name": "api", "server_name": "api.test", "dns_names": ["api2.test"], "verify_client": "optional",
          "locations": [{"path": "/status", "public": True}, {"path": "/private", "allow": ["alice"]}]},
     ]
@@ -143,13 +174,39 @@ def users(inventory):
 
 
 @pytest.fixture(scope="module")
-def converged(host, echo, public_site, users):
-    extra = {"mtls_clients": users, "mtls_sites": sites(echo), "mtls_worker_shutdown_timeout": f"{SHUTDOWN}s",
+def converged(host, port, echo, team_ca, public_site, users):
+    extra = {"mtls_clients": users, "mtls_sites": sites(echo, team_ca), "mtls_worker_shutdown_timeout": f"{SHUTDOWN}s",
              "mtls_verify_address": "127.0.0.1"}  # the sites' names resolve nowhere
-    first = converge(extra)
-    second = converge(extra)
-    yield {"first": first, "second": second, "extra": extra}
-    converge({"mtls_clients": [*users[:-1], {"name": "frank", "state": "absent"}], "mtls_sites": []})
+    try:
+        # The first run writes the included site's snippet, and stops: no server block includes it yet.
+        refused = []
+        converge(extra, expect_success=False, output=refused)
+        legacy_block(host, port, echo, team_ca)
+        first = converge(extra)
+        second = converge(extra)
+        yield {"refused": refused[0], "first": first, "second": second, "extra": extra}
+    finally:
+        host.run_expect([0], "rm -f %s && nginx -s reload" % LEGACY_CONF)
+        converge({"mtls_clients": [*users[:-1], {"name": "frank", "state": "absent"}], "mtls_sites": []})
+
+
+def test_an_included_site_that_nothing_includes_stops_the_run_and_says_what_to_add(converged):
+    assert ("mtls_sites legacy (mode include): no server block includes /etc/nginx/mtls/sites/legacy.conf, so that site"
+            " is NOT protected: add 'include /etc/nginx/mtls/sites/legacy.conf;'") in " ".join(converged["refused"].split())
+
+
+def test_the_included_site_checks_certificates_in_the_teams_own_server_block(converged, port, team_ca):
+    legacy = {"cafile": team_ca[2]}
+    status, body, served, _reused, _session = request(port, "legacy.test", **legacy)
+    assert (status, served) == (496, "legacy.test") and "A client certificate is required" in body
+    assert request(port, "legacy.test", cert=alice(), **legacy)[:2] == (200, "upstream sees alice\n")  # identity header
+    assert request(port, "legacy.test", cert=client_files(PKI_DIR, "bob"), **legacy)[0] == 403  # the site's allow list
+
+def test_the_included_site_logs_who_did_what(converged, host, port, team_ca):
+    path = f"/audit-{hashlib.sha256(os.urandom(8)).hexdigest()[:12]}"
+    assert request(port, "legacy.test", cert=alice(), path=path, cafile=team_ca[2])[0] == 200
+    log = host.file("/var/log/nginx/mtls-nginx-legacy-access.log").content_string
+    assert [line for line in log.splitlines() if f" {path} HTTP/" in line][-1].split(" ")[1] == '"alice"'
 
 
 def test_each_site_demands_a_certificate_and_applies_its_own_allow_lists(converged, port):
@@ -161,6 +218,8 @@ def test_each_site_demands_a_certificate_and_applies_its_own_allow_lists(converg
     assert request(port, "kibana.test", cert=alice())[0] == 200
     assert request(port, "kibana.test", cert=alice(), path="/admin/")[0] == 403
     assert request(port, "kibana.test", cert=client_files(PKI_DIR, "bob"), path="/admin/")[0] == 404  # let in; no page
+    status, body, _served, _reused, _session = request(port, "kibana.test", cert=client_files(PKI_DIR, "carol"))
+    assert status == 403 and "carol" in body  # not on the site's allow list: our page, saying who she is
     assert request(port, "api.test")[0] == 496
     assert request(port, "api.test", path="/status")[0] == 404  # public: no certificate needed (and no page)
     assert request(port, "api2.test", cert=alice(), path="/private")[0] == 404
@@ -260,10 +319,10 @@ def test_revoking_a_user_closes_their_open_websocket(converged, port, users):
     assert refused.value.response.status_code == 495
 
 
-def test_removing_a_site_removes_its_files_and_nothing_else(converged, host, port, users, echo):
+def test_removing_a_site_removes_its_files_and_nothing_else(converged, host, port, users, echo, team_ca):
     before = host.file("/var/log/nginx/mtls-nginx-api-access.log").exists
     extra = {**converged["extra"], "mtls_clients": [*users[:-1], {"name": "frank", "state": "revoked"}],
-             "mtls_sites": sites(echo)[:2]}
+             "mtls_sites": [site for site in sites(echo, team_ca) if site["name"] != "api"]}
     converge(extra)
     assert not host.file("/etc/nginx/mtls/sites/api.crt").exists and not host.file("/etc/nginx/mtls/sites/api.key").exists
     assert host.file("/etc/nginx/mtls/sites/kibana.key").mode == 0o600
@@ -272,7 +331,17 @@ def test_removing_a_site_removes_its_files_and_nothing_else(converged, host, por
     assert request(port, "kibana.test", cert=alice())[0] == 200
     assert request(port, "public.test", cafile=False)[0] == 200
     assert request(port, "api.test", cafile=False)[2] != "api.test"  # the port's default site answers
-    assert host.file(PUBLIC_CONF).exists
+    assert host.file(PUBLIC_CONF).exists and host.file("/etc/nginx/mtls/sites/legacy.conf").exists
+
+
+def test_a_site_whose_snippet_a_server_block_still_includes_is_not_removed(converged, host):
+    before = host.file(SITE_FILE).content_string
+    output = []
+    converge({**converged["extra"], "mtls_sites": [site for site in converged["extra"]["mtls_sites"] if site["name"] != "legacy"]},
+             expect_success=False, output=output)
+    assert (f"the server block at {LEGACY_CONF}:1 includes /etc/nginx/mtls/sites/legacy.conf, the snippet of a site that"
+            " mtls_sites no longer has") in " ".join(output[0].split())
+    assert host.file(SITE_FILE).content_string == before and host.file("/etc/nginx/mtls/sites/legacy.conf").exists
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -115,10 +115,14 @@ def test_what_nginx_reads_differently_or_the_script_cannot_follow_is_a_hazard(te
 
 def test_http_servers_name_their_ports_and_where_they_start():
     files = {"/etc/nginx/nginx.conf": "http {\n include conf.d/*.conf;\n server { listen 80; }\n}\nstream { server { listen 5432; } }",
-             "/etc/nginx/conf.d/a.conf": "server {\n listen 127.0.0.1:443 ssl;\n listen [::1]:8443 ssl;\n}\nserver { server_name x; }"}
-    assert facts(files)[1] == [{"ports": [443, 8443], "where": "/etc/nginx/conf.d/a.conf:1"},
-                               {"ports": [80], "where": "/etc/nginx/conf.d/a.conf:5"},
-                               {"ports": [80], "where": "/etc/nginx/nginx.conf:3"}]
+             "/etc/nginx/conf.d/a.conf": "server {\n listen 127.0.0.1:443 ssl;\n listen [::1]:8443 ssl;\n"
+                                         " include /etc/nginx/mtls/sites/a.conf;\n}\nserver { server_name x; }",
+             "/etc/nginx/mtls/sites/a.conf": "ssl_verify_client on;"}
+    a_conf, nginx_conf = "/etc/nginx/conf.d/a.conf", "/etc/nginx/nginx.conf"
+    assert facts(files)[1] == [
+        {"ports": [443, 8443], "where": f"{a_conf}:1", "files": [a_conf, "/etc/nginx/mtls/sites/a.conf"]},
+        {"ports": [80], "where": f"{a_conf}:6", "files": [a_conf]},
+        {"ports": [80], "where": f"{nginx_conf}:3", "files": [nginx_conf]}]
 
 
 def test_an_unreadable_configuration_lists_no_servers_and_is_a_hazard():

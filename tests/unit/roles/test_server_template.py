@@ -163,8 +163,9 @@ def test_several_sites_share_the_maps_and_each_has_its_own_server_block():
                        "locations": [], "verify_client": "on"})["sites"][0]
     sites = [{**site, "name": "grafana", "server_name": "grafana.internal", "upstream": "http://127.0.0.1:3000",
               "websocket": True, "default_server": True, "locations": [{"path": "/live", "allow": ["alice"]}]},
-             {**site, "name": "kibana", "server_name": "kibana.internal", "dns_names": ["k.internal"],
-              "locations": [{"path": "/admin", "allow": ["alice"]}]}]
+             {**site, "name": "kibana", "server_name": "kibana.internal", "dns_names": ["k.internal"], "allow": ["alice"],
+              "locations": [{"path": "/admin", "allow": ["alice"]}]},
+             {**site, "name": "legacy", "mode": "include", "server_name": "legacy.internal"}]
     text = render(mtls_sites=sites)
     lines = directives(text)
     assert lines.count("map $ssl_client_serial $mtls_client_name {") == 1 and text.count("log_format ") == 1
@@ -175,7 +176,15 @@ def test_several_sites_share_the_maps_and_each_has_its_own_server_block():
         "access_log /var/log/nginx/mtls-nginx-grafana-access.log mtls_access;",
         "listen *:443 ssl http2;", "server_name kibana.internal k.internal;", "ssl_certificate /etc/nginx/mtls/sites/kibana.crt;",
         "access_log /var/log/nginx/mtls-nginx-kibana-access.log mtls_access;"]
-    assert "if ($mtls_site1_allowed_1 = 0) {" in lines and "if ($mtls_site2_allowed_1 = 0) {" in lines
+    assert "if ($mtls_site_grafana_allowed_1 = 0) {" in lines and "if ($mtls_site_kibana_allowed_1 = 0) {" in lines
     # Upgrades go through only where the site asks for them (and has an upstream).
     assert lines.count("proxy_set_header Connection $mtls_connection_upgrade;") == 2  # /live and / of grafana
     assert lines.count("proxy_http_version 1.1;") == 2
+    # A site-wide allow list: a map of who is allowed, and a check before any location (error pages excepted).
+    kibana = text.split("server_name kibana.internal")[1]
+    assert "if ($mtls_site_kibana_denied) {" in directives(kibana) and "$mtls_site_grafana_denied" not in text
+    assert 'map "$mtls_site_kibana_allowed:$uri" $mtls_site_kibana_denied {' in lines
+    # An included site has maps (its snippet's check lets every valid client in) but no server block here.
+    assert "server_name legacy.internal;" not in lines
+    legacy_allowed = text.split("map $ssl_client_serial $mtls_site_legacy_allowed {")[1].split("}")[0]
+    assert directives(legacy_allowed) == ["default 1;"]

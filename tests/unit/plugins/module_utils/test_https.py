@@ -22,7 +22,7 @@ def tls(tmp_path_factory):
     d = tmp_path_factory.mktemp("tls")
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
     openssl("req", "-x509", *ec, "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"), "-subj", "/CN=Test CA", "-days", "2")
-    for name, ext in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1,DNS:site.test"), ("client", "extendedKeyUsage=clientAuth")):
         openssl("req", *ec, "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.csr"), "-subj", f"/CN={name}")
         (d / f"{name}.ext").write_text(ext + "\n")
         openssl("x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.crt"), "-CAkey", str(d / "ca.key"),
@@ -55,7 +55,7 @@ def serve(tls, anonymous_status):
 @pytest.fixture
 def options(tls):
     return {"ca_path": str(tls / "ca.crt"), "client_cert": str(tls / "client.crt"), "client_key": str(tls / "client.key"),
-            "refusal_text": REFUSAL, "attempts": 2, "delay": 0.01}
+            "refusal_text": REFUSAL, "attempts": 2, "delay": 0.01, "address": None}
 
 
 def test_a_working_server_passes(tls, options):
@@ -101,3 +101,15 @@ def test_check_mode_sends_no_request_and_says_why():
     result = verify_server(options, True, False)
     assert result == {"changed": False, "msg": "Check mode: the requests to https://127.0.0.1:1/ are not sent; what"
                       " they would prove depends on changes this run only predicted. Run without --check to verify the server."}
+
+
+def test_a_site_whose_name_does_not_resolve_is_reached_at_the_address_given(tls, options):
+    """address: connect there; the name still goes in SNI, the certificate check and Host (curl --resolve)."""
+    server = serve(tls, 496)
+    try:
+        url = f"https://site.test:{server.server_port}/"
+        assert _https.verify_server({**options, "url": url, "address": "127.0.0.1"})["accepted_attempts"] == 1
+        with pytest.raises(MtlsError, match="site.test"):
+            _https.verify_server({**options, "url": url})
+    finally:
+        server.shutdown()

@@ -83,7 +83,7 @@ def test_filters_are_registered():
     assert filters.pop("contract").__module__.endswith("filter.inventory")
     assert filters == {"client_errors": client_errors, "server_errors": server_errors,
                        "normalize_clients": normalize_clients, "fleet_errors": fleet_errors,
-                       "session_hazard_errors": session_hazard_errors, "port_sharing_errors": _sites.sharing_errors}
+                       "session_hazard_errors": session_hazard_errors, "site_host_errors": _sites.host_errors}
 
 
 @pytest.mark.parametrize("clients, states", [

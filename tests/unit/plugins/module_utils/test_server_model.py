@@ -19,7 +19,8 @@ SITE_FIELDS = ("server_name", "listen_address", "listen_port", "upstream", "send
 
 def with_sites(settings):
     """settings with "sites": the single site its short names describe, unless it has sites already."""
-    implicit = {"name": _sites.IMPLICIT, "dns_names": [], "ip_addresses": [], "websocket": False, "default_server": False,
+    implicit = {"name": _sites.IMPLICIT, "mode": "server", "allow": None, "dns_names": [], "ip_addresses": [],
+                "websocket": False, "default_server": False,
                 "certificate": "/pki/server/www.crt", "private_key": "/pki/server/www.key",
                 **{field: settings[field] for field in SITE_FIELDS}}
     return {"sites": [implicit], **settings}
@@ -111,8 +112,8 @@ def test_each_site_its_server_block_certificate_maps_and_log():
     assert grafana["listen"] == "*:443 default_server" and grafana["server_name"] == "grafana.internal g.internal"
     assert grafana["access_log"] == "/var/log/nginx/mtls-nginx-grafana-access.log"
     # Each site's allow maps have names of their own; a WebSocket needs an upstream.
-    assert [grafana["locations"][0]["allowed"], kibana["locations"][0]["allowed"]] == ["$mtls_site1_allowed_1",
-                                                                                       "$mtls_site2_allowed_1"]
+    assert [grafana["locations"][0]["allowed"], kibana["locations"][0]["allowed"]] == ["$mtls_site_grafana_allowed_1",
+                                                                                       "$mtls_site_kibana_allowed_1"]
     assert [grafana["locations"][0]["serials"], kibana["locations"][0]["serials"]] == [["0B"], ["0A", "0C"]]
     assert (grafana["websocket"], kibana["websocket"], model["websocket"]) == (True, False, True)
 
@@ -121,3 +122,19 @@ def test_the_implicit_site_keeps_the_single_server_blocks_names():
     site = build(locations=[{"path": "/admin", "allow": ["bob"]}])["sites"][0]
     assert site["tls"]["certificate"] == "/etc/nginx/mtls/server.crt" and site["files"] == []
     assert site["access_log"] == "/var/log/nginx/mtls-nginx-access.log" and site["locations"][0]["allowed"] == "$mtls_allowed_1"
+
+
+def test_a_site_wide_allow_list_and_an_included_site():
+    base = with_sites(SETTINGS)["sites"][0]
+    sites = [{**base, "name": "grafana-x", "allow": ["bob"]},
+             {**base, "name": "legacy", "mode": "include", "certificate": "", "private_key": ""},
+             {**base, "name": "legacy2", "mode": "include", "allow": ["alice"], "certificate": "", "private_key": ""}]
+    grafana, legacy, legacy2 = build(sites=sites)["sites"]
+    assert grafana["allow"] == {"denied": "$mtls_site_grafana_x_denied", "allowed": "$mtls_site_grafana_x_allowed",
+                                "serials": ["0B"]}
+    assert grafana["snippet"] is None and grafana["tls"]["certificate"] == "/etc/nginx/mtls/sites/grafana-x.crt"
+    # An included site: a snippet, no certificate of ours, and a check that lets every valid client in.
+    assert legacy["snippet"] == "/etc/nginx/mtls/sites/legacy.conf" and "certificate" not in legacy["tls"]
+    assert legacy["files"] == [] and legacy["allow"]["serials"] is None
+    assert legacy2["allow"]["serials"] == ["0A", "0C"]
+    assert build()["sites"][0]["allow"] is None and build()["included"] is False

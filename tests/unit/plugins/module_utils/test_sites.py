@@ -64,6 +64,15 @@ def test_the_pki_role_issues_for_each_site_without_its_own_certificate():
     ([{"name": "a", "server_name": "a.internal", "servername": "x"}], "mtls_sites[0] (a) has unknown fields servername"),
     ([{"name": "a", "server_name": "a.internal", "certificate": "/a.crt"}],
      "mtls_sites[0] (a).certificate and private_key are given together"),
+    ([{"name": "a", "server_name": "a.internal", "mode": "edit"}], "mtls_sites[0] (a).mode must be one of server, include"),
+    ([{"name": "a", "server_name": "a.internal", "mode": "include", "upstream": "http://127.0.0.1:1"}],
+     "mtls_sites[0] (a) is mode include, so the server block is yours: set upstream there"),
+    ([{"name": "a", "server_name": "a.internal", "allow": ["mallory"]}], "mtls_sites[0] (a).allow names 'mallory'"),
+    ([{"name": "a", "server_name": "a.internal", "allow": []}], "mtls_sites[0] (a).allow must be a non-empty list"),
+    ([{"name": "a", "server_name": "a.internal", "allow": ["alice"], "verify_client": "optional",
+       "locations": [{"path": "/status", "public": True}]}], "has an allow list for the whole site and public locations"),
+    ([{"name": "a-b", "server_name": "a.internal"}, {"name": "a_b", "server_name": "b.internal"}],
+     "mtls_sites[1].name a_b differs from mtls_sites[0]'s only in '-' and '_'"),
     ([{"name": "a", "server_name": "a.internal", "default_server": True},
       {"name": "b", "server_name": "b.internal", "default_server": True}],
      "mtls_sites[1] (b).default_server: mtls_sites[0] is port 443's default server already"),
@@ -98,11 +107,15 @@ def test_which_nginx_refuses_to_resume_a_session_on_another_server_block(version
 
 
 SITE_FILE = "/etc/nginx/conf.d/mtls-nginx.conf"
-A = {"name": "a", "listen_port": 443}
-B = {"name": "b", "listen_port": 443}
-C = {"name": "c", "listen_port": 8443}
-PUBLIC = {"ports": [443], "where": "/etc/nginx/conf.d/public.conf:1"}
+TLS_DIR = "/etc/nginx/mtls"
+A = {"name": "a", "mode": "server", "listen_port": 443}
+B = {"name": "b", "mode": "server", "listen_port": 443}
+C = {"name": "c", "mode": "server", "listen_port": 8443}
+LEGACY = {"name": "legacy", "mode": "include", "server_name": "legacy.test", "listen_port": 8443}
+PUBLIC = {"ports": [443], "where": "/etc/nginx/conf.d/public.conf:1", "files": ["/etc/nginx/conf.d/public.conf"]}
 OURS = [{"ports": [443], "where": f"{SITE_FILE}:40"}, {"ports": [8443], "where": f"{SITE_FILE}:90"}]
+TEAMS = {"ports": [8443], "where": "/etc/nginx/conf.d/legacy.conf:1",
+         "files": ["/etc/nginx/conf.d/legacy.conf", "/etc/nginx/mtls/sites/legacy.conf"]}
 OLD = {"nginx_version": "1.22.1", "nginx_package": "1.22.1-9"}
 
 
@@ -114,7 +127,31 @@ OLD = {"nginx_version": "1.22.1", "nginx_package": "1.22.1-9"}
     ([A, B], OURS + [PUBLIC], {"nginx_version": "1.22.1", "nginx_package": "1.22.1-9+deb12u11"}, []),
     ([A, B], OURS + [PUBLIC], {"nginx_version": "1.26.3", "nginx_package": ""}, []),
     ([A, B], [], {}, []),  # nginx is not installed yet: checked again once it is
+    ([A, LEGACY], OURS[:1] + [TEAMS], OLD, []),  # the team's block that includes our snippet is the site itself
+    ([A, C, LEGACY], OURS + [TEAMS], OLD, ["port 8443 is shared by c, legacy, but nginx 1.22.1"]),
+    ([A], OURS[:1] + [TEAMS], {"nginx_version": "1.26.3"},
+     ["the server block at /etc/nginx/conf.d/legacy.conf:1 includes /etc/nginx/mtls/sites/legacy.conf, the snippet of a"
+      " site that mtls_sites no longer has"]),
 ])
-def test_a_shared_port_needs_the_fix(sites, servers, fact, expected):
-    found = _sites.sharing_errors({**fact, "http_servers": servers}, sites, SITE_FILE)
+def test_before_anything_changes(sites, servers, fact, expected):
+    found = _sites.host_errors({**fact, "http_servers": servers}, sites, SITE_FILE, TLS_DIR)["before"]
     assert len(found) == len(expected) and all(fragment in message for fragment, message in zip(expected, found)), found
+
+
+@pytest.mark.parametrize("servers, expected", [
+    ([TEAMS], []),
+    ([], ["mtls_sites legacy (mode include): no server block includes /etc/nginx/mtls/sites/legacy.conf, so that site"
+          " is NOT protected: add 'include /etc/nginx/mtls/sites/legacy.conf;'"]),
+    ([{**TEAMS, "ports": [443]}], ["mtls_sites legacy (mode include): listen_port is 8443, but the server block that"
+                                   " includes /etc/nginx/mtls/sites/legacy.conf (/etc/nginx/conf.d/legacy.conf:1) listens on 443"]),
+])
+def test_an_included_site_must_be_included(servers, expected):
+    found = _sites.host_errors({"nginx_version": "1.26.3", "http_servers": servers}, [A, LEGACY], SITE_FILE, TLS_DIR)["after"]
+    assert len(found) == len(expected) and all(fragment in message for fragment, message in zip(expected, found)), found
+
+
+def test_an_included_site_has_no_certificate_and_always_verifies():
+    site, = _sites.normalize({**HOST, "mtls_verify_client": "optional",
+                              "mtls_sites": [{"name": "legacy", "mode": "include", "server_name": "legacy.test"}]})
+    assert (site["mode"], site["certificate"], site["verify_client"], site["upstream"]) == ("include", "", "on", "")
+    assert _sites.fleet_entries({"mtls_sites": [{"name": "legacy", "mode": "include", "server_name": "legacy.test"}]}) == []
