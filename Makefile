@@ -83,10 +83,13 @@ bench: link $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/bench.py --users $(N)
 
 # A full site.yml no-change rerun with N users against the demo host, next to the demo's 2 users;
-# with HOSTS (e.g. HOSTS="1 4 8"), the rerun with fleets of those sizes next to an empty play.
+# with SITES sites (mtls_sites) on the host next to 1 site; with HOSTS (e.g. HOSTS="1 4 8"), the
+# rerun with fleets of those sizes next to an empty play.
 HOSTS ?=
+SITES ?= 10
 bench-site: demo
 	$(PY) bench/site_rerun.py --users $(N)
+	$(PY) bench/sites_rerun.py --sites $(SITES)
 	$(if $(HOSTS),$(PY) bench/fleet_rerun.py --hosts "$(HOSTS)")
 
 # This tree's site.yml (no-change reruns, a first run) next to another revision's (BASE), N users,

@@ -112,6 +112,8 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
     """
     get = variables.get
     port = get("mtls_listen_port", 443)
+    view = clients_view(get("mtls_clients"))
+    names = [client["name"] for client in view["clients"]]
     errors = _inventory.client_errors(get("mtls_clients")) + own_certificate_errors(
         variables, fleet_hosts if role == "pki" else None)
     if role == "server":
@@ -122,19 +124,26 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
             times={name: get(name) for name in ("mtls_ssl_session_timeout", "mtls_keepalive_timeout", "mtls_worker_shutdown_timeout")
                    if name != "mtls_worker_shutdown_timeout" or get(name)},
             stream_services=get("mtls_stream_services"))
-        errors += _sites.errors(get("mtls_sites"), [client["name"] for client in clients_view(get("mtls_clients"))["clients"]])
+        site_errors = _sites.errors(get("mtls_sites"), names)
+        errors += site_errors
     else:
         errors += _inventory.server_errors(get("mtls_server_name"), port, kit_url=get("mtls_client_kit_url", ""))
         errors += _rollover.stage_errors(get("mtls_ca_rollover"), get("mtls_ca_rollover_reissue"), get("mtls_ca"),
                                          get("mtls_ca_next"))
         fallback = {key: get(key) for key in FLEET_VARIABLES}
-        errors += fleet_errors(fleet_hosts or {host: {}}, fallback, [client["name"] for client in clients_view(get("mtls_clients"))["clients"]])
+        errors += fleet_errors(fleet_hosts or {host: {}}, fallback, names)
     url = server_url(get("mtls_server_name"), port)
-    model = {"errors": errors, **clients_view(get("mtls_clients")), "server_url": url,
+    model = {"errors": errors, **view, "server_url": url,
              # The CA this host's server certificate is checked against, by devices and the verify step.
              "server_trust": device_trust(get("mtls_server_certificate"), get("mtls_server_ca_certificate"), pki_server_ca)}
     if role == "server":
-        sites = _sites.normalize(variables)
+        sites = [] if site_errors else _sites.normalize(variables)
+        # A TCP service may not take a port a site listens on (nginx could not bind both).
+        site_ports = {site["listen_port"]: site["name"] for site in sites if site["listen_port"] != port}
+        errors += [f"mtls_stream_services[{index}].listen_port {service['listen_port']} is mtls_sites"
+                   f" {site_ports[service['listen_port']]}'s; give the service a port of its own"
+                   for index, service in enumerate(get("mtls_stream_services") or [])
+                   if isinstance(service, dict) and service.get("listen_port") in site_ports]
         # What the verify step requests: each site's URL, checked against the CA devices trust for it.
         verify = [{"url": server_url(site["server_name"], site["listen_port"]),
                    "trust": site["ca_certificate"] if site["mode"] == "include"

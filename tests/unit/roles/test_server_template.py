@@ -1,4 +1,6 @@
 """The server block the role renders, for each combination of settings (Molecule runs nginx -t on it)."""
+import base64
+import json
 import os
 import re
 
@@ -35,7 +37,10 @@ def render(template="mtls-nginx.conf.j2", server_valid_certificates=(ALICE,), se
     model = _server_model.build(with_sites(settings), list(server_valid_certificates))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), undefined=jinja2.StrictUndefined,
                              trim_blocks=True)
-    return env.get_template(template).render(ansible_managed="Ansible managed", server_model=model)
+    # What Ansible's templating adds that the templates use.
+    env.filters.update(b64encode=lambda text: base64.b64encode(str(text).encode()).decode(), to_json=json.dumps)
+    return env.get_template(template).render(ansible_managed="Ansible managed", server_model=model,
+                                             server_check_script="/check-site", server_included_log_path="/early.conf")
 
 
 def directives(text):
@@ -188,3 +193,24 @@ def test_several_sites_share_the_maps_and_each_has_its_own_server_block():
     assert "server_name legacy.internal;" not in lines
     legacy_allowed = text.split("map $ssl_client_serial $mtls_site_legacy_allowed {")[1].split("}")[0]
     assert directives(legacy_allowed) == ["default 1;"]
+
+
+def test_an_included_site_is_a_snippet_of_checks_its_teams_block_includes():
+    site = with_sites({"server_name": "x", "listen_address": "*", "listen_port": 443, "upstream": "", "send_certificate": False,
+                       "locations": [], "verify_client": "on"})["sites"][0]
+    sites = [{**site, "name": "legacy", "mode": "include", "server_name": "legacy.internal", "allow": ["alice"],
+              "certificate": "", "private_key": ""}]
+    entries = [json.loads(line) for line in render("mtls-nginx-included.j2", mtls_sites=sites).splitlines() if line]
+    files = {entry["path"]: base64.b64decode(entry["content"]).decode() for entry in entries}
+    assert [entry.get("validate") for entry in entries] == [
+        "/check-site %s /early.conf", "/check-site %s /etc/nginx/mtls/sites/legacy.conf", None]
+    assert "log_format mtls_included " in files["/early.conf"]
+    snippet = directives(files["/etc/nginx/mtls/sites/legacy.conf"])
+    for expected in ("ssl_client_certificate /etc/nginx/mtls/ca.crt;", "ssl_verify_client on;", "ssl_crl /etc/nginx/mtls/crl.pem;",
+                     "ssl_session_cache off;", "access_log /var/log/nginx/mtls-nginx-legacy-access.log mtls_included;",
+                     "error_page 496 =496 /.mtls-errors/496.html;", "if ($mtls_site_legacy_denied) {",
+                     "include /etc/nginx/mtls/identity-headers.conf;"):
+        assert expected in snippet, expected
+    # The team's block has its own certificate and TLS policy: the snippet sets neither.
+    assert not [line for line in snippet if line.startswith(("ssl_certificate ", "ssl_protocols", "ssl_ciphers", "listen"))]
+    assert "proxy_set_header X-SSL-Client-Name $mtls_client_name;" in directives(files["/etc/nginx/mtls/identity-headers.conf"])

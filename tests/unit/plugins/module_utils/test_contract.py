@@ -112,6 +112,11 @@ def test_pki_problems(overrides, fragment):
     ({"mtls_keepalive_timeout": "75s; include x"}, "mtls_keepalive_timeout must be an nginx time"),
     ({"mtls_stream_services": [{"name": "pg", "listen_port": 443, "upstream": "127.0.0.1:5432", "allow": ["alice"]}]},
      "listen_port 443 is taken by mtls_listen_port"),
+    ({"mtls_stream_services": [{"name": "pg", "listen_port": 8443, "upstream": "127.0.0.1:5432", "allow": ["alice"]}],
+      "mtls_sites": [{"name": "api", "server_name": "api.test", "listen_port": 8443}]},
+     "mtls_stream_services[0].listen_port 8443 is mtls_sites api's"),
+    ({"mtls_sites": [{"name": "api", "server_name": "api.test", "allow": ["mallory"]}]}, "mtls_sites[0] (api).allow names"),
+    ({"mtls_worker_shutdown_timeout": "10s;"}, "mtls_worker_shutdown_timeout must be an nginx time"),
 ])
 def test_server_problems(overrides, fragment):
     errors = server(**overrides)["errors"]
@@ -140,3 +145,25 @@ def test_the_server_role_gets_its_listener_under_the_server_models_names():
     model = _server_model.build({**listener, "nginx_version": "1.22.1", "tls_dir": "/t", "www_dir": "/w"}, [])
     assert model["tls"]["protocols"] == "TLSv1.3" and model["sites"][0]["listen"] == "*:443"
     assert "listener" not in pki()
+
+
+def test_pki_problems_name_the_host_of_a_bad_site():
+    errors = contract_filter([*PKI.items()], "pki", ["web1"], {"web1": {"mtls_sites": [{"name": "../x", "server_name": "a.test"}]}})
+    assert any(error.startswith("host web1: mtls_sites[0].name must be lowercase") for error in errors["errors"]), errors
+
+
+def test_the_pki_role_issues_a_certificate_for_each_site_and_fences_the_server_ca_to_their_names():
+    sites = [{"name": "a", "server_name": "a.test", "dns_names": ["a2.test"]},
+             {"name": "b", "server_name": "b.test", "ip_addresses": ["192.0.2.7"]},
+             {"name": "own", "server_name": "own.test", "certificate": "/c/own.crt", "private_key": "/c/own.key"},
+             {"name": "legacy", "mode": "include", "server_name": "legacy.test"}]
+    model = contract_filter([*PKI.items()], "pki", ["web1"], {"web1": {"mtls_server_name": "web1.test", "mtls_sites": sites}})
+    assert [server["name"] for server in model["fleet"]] == ["web1.test", "a.test", "b.test"]
+    assert model["server_names"] == ["web1.test", "a.test", "b.test", "a2.test", "192.0.2.7"]
+
+
+def test_each_site_is_verified_against_the_ca_devices_trust_for_it():
+    sites = [{"name": "a", "server_name": "a.test", "listen_port": 8443},
+             {"name": "legacy", "mode": "include", "server_name": "legacy.test", "ca_certificate": "/c/corp.crt"}]
+    assert server(mtls_sites=sites)["verify"] == [{"url": "https://a.test:8443/", "trust": "/srv/pki/server/ca.crt"},
+                                                  {"url": "https://legacy.test/", "trust": "/c/corp.crt"}]
