@@ -278,7 +278,8 @@ def session_hazard_errors(hazards, listen_port=443, stream_services=None):
     server of the context). listen_port: the HTTP port, or the list of our sites' ports. Only hazards on a port the mTLS server or one of its TCP services
     listens on matter (the first server on a port holds the session cache and ticket keys of all).
     """
-    ours = {"http": set(listen_port) if isinstance(listen_port, list) else {listen_port}, "stream": {s.get("listen_port") for s in stream_services or [] if isinstance(s, dict)}}
+    ours = {"http": set(listen_port) if isinstance(listen_port, list) else {listen_port},
+            "stream": {s.get("listen_port") for s in stream_services or [] if isinstance(s, dict)}}
     errors = []
     for hazard in hazards or []:
         ports = ours.get(hazard.get("context"), set())

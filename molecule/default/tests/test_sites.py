@@ -104,8 +104,8 @@ def team_certificate(host, team_ca, name):
     """A certificate for name from the team's own CA, installed where the team's server block reads it."""
     cert, key = server_certificate(team_ca[:2], [name])
     write(host, f"{PUBLIC_DIR}/{name}.crt", cert.public_bytes(serialization.Encoding.PEM).decode())
-    write(host, f"{PUBLIC_DIR}/{name}.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                               serialization.NoEncryption()).decode(), "0600")
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write(host, f"{PUBLIC_DIR}/{name}.key", key_pem.decode(), "0600")
     return f"{PUBLIC_DIR}/{name}.crt", f"{PUBLIC_DIR}/{name}.key"
 
 
@@ -201,6 +201,7 @@ def test_the_included_site_checks_certificates_in_the_teams_own_server_block(con
     assert (status, served) == (496, "legacy.test") and "A client certificate is required" in body
     assert request(port, "legacy.test", cert=alice(), **legacy)[:2] == (200, "upstream sees alice\n")  # identity header
     assert request(port, "legacy.test", cert=client_files(PKI_DIR, "bob"), **legacy)[0] == 403  # the site's allow list
+
 
 def test_the_included_site_logs_who_did_what(converged, host, port, team_ca):
     path = f"/audit-{hashlib.sha256(os.urandom(8)).hexdigest()[:12]}"

@@ -18,16 +18,16 @@ def test_no_sites_is_the_implicit_one_with_the_pki_roles_certificate():
 
 
 def test_a_site_takes_what_it_leaves_out_from_the_single_site_variables():
-    site, = _sites.normalize({**HOST, "mtls_sites": [{"name": "grafana", "server_name": "grafana.internal",
-                                                       "websocket": True}]})
+    sites = [{"name": "grafana", "server_name": "grafana.internal", "websocket": True}]
+    site, = _sites.normalize({**HOST, "mtls_sites": sites})
     assert site["listen_port"] == 443 and site["verify_client"] == "on" and site["websocket"] is True
     assert site["server_name"] == "grafana.internal" and site["dns_names"] == [] and site["default_server"] is False
     assert site["certificate"] == "/pki/server/grafana.internal.crt"
 
 
 def test_a_site_with_its_own_certificate_keeps_it():
-    site, = _sites.normalize({**HOST, "mtls_sites": [{"name": "a", "server_name": "a.internal", "certificate": "/own/a.crt",
-                                                       "private_key": "/own/a.key"}]})
+    sites = [{"name": "a", "server_name": "a.internal", "certificate": "/own/a.crt", "private_key": "/own/a.key"}]
+    site, = _sites.normalize({**HOST, "mtls_sites": sites})
     assert (site["certificate"], site["private_key"]) == ("/own/a.crt", "/own/a.key")
 
 
