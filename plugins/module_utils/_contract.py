@@ -149,7 +149,10 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
                    "trust": site["ca_certificate"] if site["mode"] == "include"
                    else device_trust(site["brought"], get("mtls_server_ca_certificate"), pki_server_ca)}
                   for site in sites]
-        return {**model, "verify": verify,
+        # The server role keeps its contract as a fact, which -vvv prints: nothing secret goes in it (the
+        # clients with their passphrases and requests are the pki role's).
+        return {**{key: value for key, value in model.items() if key not in ("clients", "issue", "revocation")},
+                "verify": verify,
                 "listener": {**{name: get(variable) for name, variable in LISTENER.items()}, "sites": sites}}
     fleet = fleet_servers(fleet_hosts, fallback)
     return {

@@ -1,7 +1,8 @@
 # Private to the mtls.nginx collection: not a public API, may change without notice.
 """mtls_sites: several protected sites per host, each checked and given its defaults from the host's
-single-site variables; without mtls_sites, those variables are one implicit site. And when a port is
-shared (two server blocks on it, ours or not), whether this nginx may share it safely."""
+single-site variables; without mtls_sites, those variables are one implicit site. And, from the host's
+nginx configuration as the local fact reads it: whether a port shared by two server blocks is safe on
+this nginx, and whether a server block includes each included site's snippet."""
 from __future__ import annotations
 
 import re

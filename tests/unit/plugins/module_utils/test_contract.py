@@ -167,3 +167,11 @@ def test_each_site_is_verified_against_the_ca_devices_trust_for_it():
              {"name": "legacy", "mode": "include", "server_name": "legacy.test", "ca_certificate": "/c/corp.crt"}]
     assert server(mtls_sites=sites)["verify"] == [{"url": "https://a.test:8443/", "trust": "/srv/pki/server/ca.crt"},
                                                   {"url": "https://legacy.test/", "trust": "/c/corp.crt"}]
+
+
+def test_the_server_roles_contract_holds_no_secret():
+    """The server role keeps its contract as a fact, which ansible-playbook -vvv prints."""
+    contract = server(mtls_clients=[{"name": "alice", "p12_passphrase": "alice-secret-passphrase"},
+                                    {"name": "bob", "csr": "-----BEGIN CERTIFICATE REQUEST-----"}])
+    assert "alice-secret-passphrase" not in repr(contract) and "BEGIN CERTIFICATE REQUEST" not in repr(contract)
+    assert contract["present"] == ["alice", "bob"] and contract["verify_name"] == "alice"
