@@ -7,7 +7,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils import _inventory, _rol
 
 # What each nginx host says about its server certificate (the rest falls back to the control node's).
 FLEET_VARIABLES = ("mtls_server_name", "mtls_server_dns_names", "mtls_server_ip_addresses", "mtls_server_certificate",
-                   "mtls_server_private_key", "mtls_sites")
+                   "mtls_server_private_key", "mtls_sites", "mtls_listen_port")
 
 
 # The listener's settings under the server model's names (see _server_model.build).
@@ -65,7 +65,8 @@ def fleet_errors(hosts, fallback, client_names=()):
                                         lambda _index, field: f"mtls_server_{field}")
         errors += [where + error for error in found]
         # A host's sites, checked here too: their names fence the server CA the pki role makes first.
-        errors += [where + error for error in _sites.errors(own.get("mtls_sites"), client_names)]
+        errors += [where + error for error in _sites.errors(own.get("mtls_sites"), client_names,
+                                                            settings.get("mtls_listen_port") or 443)]
         name = settings.get("mtls_server_name")
         if found or not isinstance(name, str):
             continue
@@ -107,8 +108,9 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
     fleet_hosts: for the pki role, {inventory host: its FLEET_VARIABLES} of nginx_mtls_servers
     ({}: no such group, the play host's own settings, host, count). pki_server_ca: the path of the
     pki role's server CA certificate. Returns the problems ("errors", which the roles check before
-    anything else) and the model: the clients view, server_url, server_trust; for the server role
-    its listener's settings; for the pki role kit_url, kit_trust, fleet and server_names.
+    anything else) and the model: for the server role its listener's settings, the URLs its verify
+    step requests and its own certificate's paths; for the pki role the clients view, kit_url,
+    kit_trust, fleet and server_names.
     """
     get = variables.get
     port = get("mtls_listen_port", 443)
@@ -124,7 +126,7 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
             times={name: get(name) for name in ("mtls_ssl_session_timeout", "mtls_keepalive_timeout", "mtls_worker_shutdown_timeout")
                    if name != "mtls_worker_shutdown_timeout" or get(name)},
             stream_services=get("mtls_stream_services"))
-        site_errors = _sites.errors(get("mtls_sites"), names)
+        site_errors = _sites.errors(get("mtls_sites"), names, port)
         errors += site_errors
     else:
         errors += _inventory.server_errors(get("mtls_server_name"), port, kit_url=get("mtls_client_kit_url", ""))
@@ -132,10 +134,7 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
                                          get("mtls_ca_next"))
         fallback = {key: get(key) for key in FLEET_VARIABLES}
         errors += fleet_errors(fleet_hosts or {host: {}}, fallback, names)
-    url = server_url(get("mtls_server_name"), port)
-    model = {"errors": errors, **view, "server_url": url,
-             # The CA this host's server certificate is checked against, by devices and the verify step.
-             "server_trust": device_trust(get("mtls_server_certificate"), get("mtls_server_ca_certificate"), pki_server_ca)}
+    model = {"errors": errors, **view}
     if role == "server":
         sites = [] if site_errors else _sites.normalize(variables)
         # A TCP service may not take a port a site listens on (nginx could not bind both).
@@ -151,13 +150,17 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
                   for site in sites]
         # The server role keeps its contract as a fact, which -vvv prints: nothing secret goes in it (the
         # clients with their passphrases and requests are the pki role's).
+        certificate, private_key = _sites.certificate_files(get("mtls_pki_dir"), get("mtls_server_name"),
+                                                            get("mtls_server_certificate"), get("mtls_server_private_key"))
         return {**{key: value for key, value in model.items() if key not in ("clients", "issue", "revocation")},
                 "verify": verify,
+                # The host's own certificate (its TCP services'; the implicit site's): paths on the control node.
+                "certificate": certificate, "private_key": private_key,
                 "listener": {**{name: get(variable) for name, variable in LISTENER.items()}, "sites": sites}}
     fleet = fleet_servers(fleet_hosts, fallback)
     return {
         **model,
-        "kit_url": get("mtls_client_kit_url") or url,
+        "kit_url": get("mtls_client_kit_url") or server_url(get("mtls_server_name"), port),
         # The CA every user's kit carries: the server CA when the pki role issues for any host.
         "kit_trust": pki_server_ca if fleet else get("mtls_server_ca_certificate") or "",
         "fleet": fleet,

@@ -27,14 +27,6 @@ def listen(address, port):
     return f"[{address}]:{port}" if ":" in str(address) else f"{address}:{port}"
 
 
-def version_tuple(version):
-    """'1.22.1' -> (1, 22, 1); '' or anything unparsable -> ()."""
-    try:
-        return tuple(int(part) for part in str(version).split("."))
-    except ValueError:
-        return ()
-
-
 def allowed_serials(certificates, allow):
     """The serials of the valid certificates whose name is on the allow list, exactly (ledger order)."""
     names = set(allow)
@@ -78,7 +70,7 @@ def site_model(site, settings, certificates, tls):
         "allow": whole,
         "listen": listen(site["listen_address"], site["listen_port"]) + (" default_server" if site["default_server"] else ""),
         "port": site["listen_port"],
-        "http2_directive": version_tuple(settings["nginx_version"]) >= HTTP2_DIRECTIVE_SINCE,
+        "http2_directive": _sites.version_tuple(settings["nginx_version"]) >= HTTP2_DIRECTIVE_SINCE,
         "server_name": " ".join([site["server_name"]] + ([] if implicit else site["dns_names"])),
         "verify_client": site["verify_client"], "require_certificate": demand,
         "keepalive_timeout": settings["keepalive_timeout"], "upstream": site["upstream"],

@@ -49,11 +49,19 @@ def normalize(variables):
             site["ca_certificate"] = site.get("ca_certificate") or get("mtls_server_ca_certificate") or ""
         site["dns_names"], site["ip_addresses"] = site["dns_names"] or [], site["ip_addresses"] or []
         site["brought"] = bool(site["certificate"])  # the team's own certificate, not the pki role's
-        if not site["certificate"] and get("mtls_pki_dir") and site["mode"] == "server":
-            site["certificate"], site["private_key"] = _layout.server_files(
-                _layout.pki_paths(get("mtls_pki_dir"))["server_dir"], site["server_name"])
+        if site["mode"] == "server":
+            site["certificate"], site["private_key"] = certificate_files(
+                get("mtls_pki_dir"), site["server_name"], site["certificate"], site["private_key"])
         normalized.append(site)
     return normalized
+
+
+def certificate_files(pki_dir, server_name, certificate, private_key):
+    """Where the control node has a server name's certificate and key: the team's own (brought), or
+    the pki role's for that name."""
+    if certificate or not pki_dir:
+        return certificate or "", private_key or ""
+    return _layout.server_files(_layout.pki_paths(pki_dir)["server_dir"], server_name)
 
 
 def fleet_entries(variables):
@@ -64,9 +72,10 @@ def fleet_entries(variables):
             for site in variables.get("mtls_sites") or [] if isinstance(site, dict) and site.get("mode") != "include"]
 
 
-def errors(sites, client_names):
+def errors(sites, client_names, default_port=443):
     """Problems in mtls_sites, each naming the site and field: everything lands in nginx's
-    configuration or a file name, so nothing is taken on trust."""
+    configuration or a file name, so nothing is taken on trust. default_port: the host's
+    mtls_listen_port, a site's port when it names none."""
     if sites is None or sites == []:
         return []
     if not isinstance(sites, list):
@@ -89,8 +98,8 @@ def errors(sites, client_names):
         else:
             names[name], ids[variable_id(name)] = index, index
         where = f"{where} ({name})" if isinstance(name, str) and SITE_NAME_RE.match(name) else where
-        found += _site_errors(site, where, client_names)
-        port = site.get("listen_port", 443)
+        found += _site_errors(site, where, client_names, default_port)
+        port = site.get("listen_port", default_port)
         key = (str(site.get("server_name")).lower(), port)
         if key in addresses:
             found.append(f"{where}.server_name {site.get('server_name')} on port {port} is mtls_sites[{addresses[key]}]'s"
@@ -110,7 +119,7 @@ def variable_id(name):
     return str(name).replace("-", "_")
 
 
-def _site_errors(site, where, client_names):
+def _site_errors(site, where, client_names, default_port):
     found = []
     unknown = sorted(set(site) - FIELDS)
     if unknown:
@@ -132,7 +141,7 @@ def _site_errors(site, where, client_names):
                          " certificate, so give it a site of its own or drop the allow list")
     # The single-site checks, said of the site's fields.
     checked = _inventory.server_errors(
-        site.get("server_name"), site.get("listen_port", 443), site.get("listen_address", "*"), site.get("upstream", ""),
+        site.get("server_name"), site.get("listen_port", default_port), site.get("listen_address", "*"), site.get("upstream", ""),
         site.get("locations"), site.get("verify_client", "on"), [{"name": name} for name in client_names])
     found += [re.sub(r"mtls_(server_name|listen_port|listen_address|upstream|locations|verify_client)",
                      lambda match: f"{where}.{match.group(1)}", message) for message in checked]
@@ -159,11 +168,16 @@ SNI_RESUMPTION_BACKPORTS = {"1.22.1": re.compile(r"^1\.22\.1-9\+deb12u(?P<update
 def sni_resumption_fixed(version, package):
     """Whether this nginx (its version, and its package's version: '' when not from a package we know)
     refuses to resume a session on a server block other than the one that made it."""
-    numbers = tuple(int(part) for part in re.findall(r"\d+", str(version))[:3])
+    numbers = version_tuple(version)
     if numbers >= SNI_RESUMPTION_FIXED[0] or SNI_RESUMPTION_FIXED[1] <= numbers < (1, 27):
         return True
     backport = SNI_RESUMPTION_BACKPORTS.get(str(version))
     return bool(backport and backport.match(str(package or "")))
+
+
+def version_tuple(version):
+    """nginx's version as numbers: '1.22.1' -> (1, 22, 1); '' or anything without digits -> ()."""
+    return tuple(int(part) for part in re.findall(r"\d+", str(version))[:3])
 
 
 def snippet_path(tls_dir, name):

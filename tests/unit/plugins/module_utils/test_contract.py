@@ -31,7 +31,7 @@ def server(**overrides):
 def test_one_server_url_for_the_kit_and_the_verify_step(name, port, url):
     assert _contract.server_url(name, port) == url
     assert pki(mtls_server_name=name, mtls_listen_port=port)["kit_url"] == url
-    assert server(mtls_server_name=name, mtls_listen_port=port)["server_url"] == url
+    assert server(mtls_server_name=name, mtls_listen_port=port)["verify"][0]["url"] == url
 
 
 def test_the_kit_url_can_point_elsewhere():
@@ -47,7 +47,9 @@ def test_the_ca_a_device_trusts_for_a_server(own, own_ca, expected):
     assert _contract.device_trust(own, own_ca, "/srv/pki/server/ca.crt") == expected
     key = "/certs/web.key" if own else ""
     settings = {"mtls_server_certificate": own, "mtls_server_private_key": key, "mtls_server_ca_certificate": own_ca}
-    assert server(**settings)["server_trust"] == expected
+    assert server(**settings)["verify"][0]["trust"] == expected
+    assert [server(**settings)[field] for field in ("certificate", "private_key")] == (
+        [own, key] if own else ["/srv/pki/server/www.example.org.crt", "/srv/pki/server/www.example.org.key"])
 
 
 def test_the_clients_view_both_roles_read():
@@ -134,7 +136,7 @@ def test_the_filter_reads_each_fleet_hosts_own_variables():
     model = contract_filter(list(PKI.items()), "pki", ["web1", "web2"], hostvars, "localhost")
     assert [server["name"] for server in model["fleet"]] == ["web1.example.org", "www.example.org"]
     assert model["kit_trust"] == "/srv/pki/server/ca.crt"
-    assert contract_filter(list(SERVER.items()), "server")["server_trust"] == "/srv/pki/server/ca.crt"
+    assert contract_filter(list(SERVER.items()), "server")["verify"][0]["trust"] == "/srv/pki/server/ca.crt"
 
 
 def test_the_server_role_gets_its_listener_under_the_server_models_names():

@@ -36,12 +36,6 @@ def test_listen(address, port, expected):
     assert _server_model.listen(address, port) == expected
 
 
-@pytest.mark.parametrize("version, expected", [
-    ("1.22.1", (1, 22, 1)), ("1.25.1", (1, 25, 1)), ("", ()), ("1.x", ()), (None, ())])
-def test_version_tuple(version, expected):
-    assert _server_model.version_tuple(version) == expected
-
-
 @pytest.mark.parametrize("version, directive", [("", False), ("1.22.1", False), ("1.25.0", False), ("1.25.1", True),
                                                 ("1.26.3", True), ("2.0", True)])
 def test_http2_directive_from_nginx_1_25_1(version, directive):

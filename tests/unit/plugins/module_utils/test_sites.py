@@ -88,6 +88,15 @@ def test_two_sites_on_one_port_with_their_own_names_are_fine():
                            "locations": [{"path": "/admin", "allow": ["alice"]}]}], CLIENTS) == []
 
 
+def test_a_site_without_a_port_is_on_the_hosts_port():
+    sites = [{"name": "grafana", "server_name": "grafana.internal", "default_server": True},
+             {"name": "kibana", "server_name": "grafana.internal", "listen_port": 8443, "default_server": True}]
+    assert _sites.errors(sites, CLIENTS, default_port=8443) == [
+        "mtls_sites[1] (kibana).server_name grafana.internal on port 8443 is mtls_sites[0]'s too: nginx would serve"
+        " only one of them; give each site its own name or port",
+        "mtls_sites[1] (kibana).default_server: mtls_sites[0] is port 8443's default server already; a port has one"]
+
+
 @pytest.mark.parametrize("version, package, fixed", [
     ("1.22.1", "1.22.1-9", False),
     ("1.22.1", "1.22.1-9+deb12u1", True),
@@ -104,6 +113,12 @@ def test_two_sites_on_one_port_with_their_own_names_are_fine():
 ])
 def test_which_nginx_refuses_to_resume_a_session_on_another_server_block(version, package, fixed):
     assert _sites.sni_resumption_fixed(version, package) is fixed
+
+
+@pytest.mark.parametrize("version, expected", [
+    ("1.22.1", (1, 22, 1)), ("1.25.1", (1, 25, 1)), ("1.27.4.1", (1, 27, 4)), ("", ()), ("x", ()), (None, ())])
+def test_version_tuple(version, expected):
+    assert _sites.version_tuple(version) == expected
 
 
 SITE_FILE = "/etc/nginx/conf.d/mtls-nginx.conf"
