@@ -10,7 +10,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _contract, _files, _info, _layout, _ledger, _rollover
-from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _server_model, _trust, _x509
+from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _dn, _server_model, _trust, _x509
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import name_error
 
@@ -45,9 +45,16 @@ def valid_certificates(ledger_path):
     return entries
 
 
-def server_model(ledger_paths, settings):
-    """What the host's nginx is told (see _server_model.build), each trusted CA's ledger read once."""
-    certificates = [entry for path in ledger_paths for entry in valid_certificates(path)]
+def server_model(cas, settings):
+    """What the host's nginx is told (see _server_model.build), each trusted CA's ledger read once
+    and its certificates matched by the CA's name as nginx prints the issuer."""
+    certificates = []
+    for ca in cas:
+        try:
+            issuer = _dn.nginx_dn(_x509.load_certificate(_read(ca["certificate"]), ca["certificate"]).subject)
+        except MtlsError as exc:
+            raise AnsibleFilterError(f"{ca['certificate']}: {exc}") from None
+        certificates += [{**entry, "issuer": issuer} for entry in valid_certificates(ca["ledger"])]
     return _server_model.build(settings, certificates)
 
 

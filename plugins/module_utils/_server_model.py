@@ -2,13 +2,15 @@
 """What one host's nginx is told, decided here: the templates only print this model.
 
 Who may connect is decided once, in build(): each site's locations and each TCP service get the
-serials of the valid certificates whose names their allow list has (or are public). The TLS settings
+keys (issuer and serial) of the valid certificates whose names their allow list has (or are public);
+a certificate that chains to a trusted CA but whose issuer and serial no ledger of ours lists is
+refused everywhere. The TLS settings
 every listener shares (client CAs and CRL, protocols, resumption) are one dict; each site adds its
 own server certificate.
 """
 from __future__ import annotations
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _sites
+from ansible_collections.mtls.nginx.plugins.module_utils import _dn, _sites
 
 # Mozilla's server-side TLS recommendations (version 5.7).
 TLS_PROTOCOLS = {"intermediate": "TLSv1.2 TLSv1.3", "modern": "TLSv1.3"}
@@ -18,6 +20,10 @@ TLS_CIPHERS = ":".join((
 TLS_CURVES = "X25519:prime256v1:secp384r1"
 # Who did what (audit): the server block's requests with the verified client's name and serial.
 ACCESS_LOG = "/var/log/nginx/mtls-nginx-access.log"
+# What every map matches a client certificate by: which of our CAs issued it (an id that the
+# issuer map gives its name, as $ssl_client_i_dn prints it) and its serial. Only certificates
+# that one of our ledgers lists have a key.
+CLIENT_KEY = '"$mtls_client_issuer/$ssl_client_serial"'
 # nginx 1.25.1 replaced "listen ... http2" by the "http2" directive.
 HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
 
@@ -27,10 +33,21 @@ def listen(address, port):
     return f"[{address}]:{port}" if ":" in str(address) else f"{address}:{port}"
 
 
-def allowed_serials(certificates, allow):
-    """The serials of the valid certificates whose name is on the allow list, exactly (ledger order)."""
+def issuers(certificates):
+    """{issuer name: its id in the maps} of the certificates' issuers (names as nginx_dn prints them)."""
+    return {issuer: f"ca{number}" for number, issuer in enumerate(dict.fromkeys(c["issuer"] for c in certificates), 1)}
+
+
+def keyed(certificates):
+    """The certificates, each with the key CLIENT_KEY gives for it (issuer id/serial)."""
+    ids = issuers(certificates)
+    return [{**certificate, "key": f"{ids[certificate['issuer']]}/{certificate['serial']}"} for certificate in certificates]
+
+
+def allowed_keys(certificates, allow):
+    """The keys of the (keyed) valid certificates whose name is on the allow list, exactly (ledger order)."""
     names = set(allow)
-    return [certificate["serial"] for certificate in certificates if certificate["name"] in names]
+    return [certificate["key"] for certificate in certificates if certificate["name"] in names]
 
 
 def site_model(site, settings, certificates, tls):
@@ -47,7 +64,7 @@ def site_model(site, settings, certificates, tls):
     demand = site["verify_client"] == "optional"
     restricted = [location for location in site["locations"] or [] if "allow" in location]
     locations = [{"path": location["path"], "public": False, "require_certificate": demand,
-                  "allowed": f"{prefix}{number}", "serials": allowed_serials(certificates, location["allow"])}
+                  "allowed": f"{prefix}{number}", "admitted": allowed_keys(certificates, location["allow"])}
                  for number, location in enumerate(restricted, start=1)]
     locations += [{"path": location["path"], "public": True, "require_certificate": False}
                   for location in site["locations"] or [] if location.get("public")]
@@ -56,7 +73,7 @@ def site_model(site, settings, certificates, tls):
     # check (their snippet names the variable whether or not the inventory gives a list).
     whole = None if site["allow"] is None and not include else {
         "denied": f"{variable}_denied", "allowed": f"{variable}_allowed",
-        "serials": None if site["allow"] is None else allowed_serials(certificates, site["allow"])}
+        "admitted": None if site["allow"] is None else allowed_keys(certificates, site["allow"])}
     return {
         "name": site["name"], "mode": site["mode"],
         "snippet": _sites.snippet_path(tls_dir, site["name"]) if include else None,
@@ -86,9 +103,10 @@ def build(settings, certificates):
     settings: the host's variables under short names (sites, listen_address, verify_depth, tls_profile,
     session_timeout, keepalive_timeout, stream_services, nginx_version, tls_dir, www_dir), already
     checked by the inventory contract; sites as _sites.normalize gives them. certificates: the valid
-    certificates of every trusted client CA's ledger, [{serial, name, fingerprint_sha256}].
+    certificates of every trusted client CA's ledger, [{serial, name, fingerprint_sha256, issuer}].
     """
     tls_dir = settings["tls_dir"]
+    certificates = keyed(certificates)
     tls = {
         "certificate": f"{tls_dir}/server.crt", "private_key": f"{tls_dir}/server.key",
         "client_ca": f"{tls_dir}/ca.crt", "crl": f"{tls_dir}/crl.pem",
@@ -97,9 +115,11 @@ def build(settings, certificates):
     }
     sites = [site_model(site, settings, certificates, tls) for site in settings["sites"]]
     stream = [{"name": service["name"], "listen": listen(settings["listen_address"], service["listen_port"]),
-               "upstream": service["upstream"], "serials": allowed_serials(certificates, service["allow"])}
+               "upstream": service["upstream"], "admitted": allowed_keys(certificates, service["allow"])}
               for service in settings["stream_services"] or []]
-    names = [{"serial": c["serial"], "name": c["name"], "fingerprint": c["fingerprint_sha256"]} for c in certificates]
-    return {"tls": tls, "sites": sites, "websocket": any(site["websocket"] for site in sites),
+    names = [{"key": c["key"], "name": c["name"], "fingerprint": c["fingerprint_sha256"]} for c in certificates]
+    return {"client_key": CLIENT_KEY,
+            "issuers": [{"pattern": _dn.map_pattern(name), "id": id_} for name, id_ in issuers(certificates).items()],
+            "tls": tls, "sites": sites, "websocket": any(site["websocket"] for site in sites),
             "included": any(site["mode"] == "include" for site in sites), "identity_headers": f"{tls_dir}/identity-headers.conf",
             "stream": stream, "certificates": names}

@@ -93,6 +93,14 @@ def test_corrupted_signature_is_rejected(port, pki, scratch):
     assert "FAILED:certificate signature failure" in response.body
 
 
+def test_a_certificate_our_ca_signed_outside_the_ledger_gets_the_495_page(port, our_ca, scratch):
+    """nginx finds the chain valid; the servers' maps, keyed by issuer and serial, do not list it."""
+    cert, key = mint(our_ca[0].subject, our_ca[1], subject="alice")
+    response = https_get(port, *write_pair(scratch, "unlisted", cert, key))
+    assert response.status == 495, response
+    assert "NOT ISSUED HERE" in response.body and "FAILED:" not in response.body
+
+
 def test_a_valid_certificate_still_gets_200(port, pki):
     assert https_get(port, *client_files(pki, "alice")).status == 200
 

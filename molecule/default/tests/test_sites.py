@@ -17,7 +17,8 @@ import threading
 import time
 
 import pytest
-from conftest import PKI_DIR, client_files, converge, mint, new_key, server_ca_and_certificate, server_certificate
+from conftest import (PKI_DIR, client_files, converge, mint, new_key, server_ca_and_certificate, server_certificate,
+                      write_pair)
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -227,18 +228,16 @@ def test_each_site_demands_a_certificate_and_applies_its_own_allow_lists(converg
     assert request(port, "api.test", cert=client_files(PKI_DIR, "bob"), path="/private")[0] == 403
 
 
-def test_a_bad_certificate_gets_495_on_every_site(converged, port, scratch):
+def test_a_bad_certificate_gets_495_on_every_site(converged, port, scratch, our_ca, team_ca):
     key = new_key()
     name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "mtls.nginx Molecule CA")])
-    forged, _key = mint(name, key, subject="alice")  # our CA's name, another key
-    path = os.path.join(scratch, "forged")
-    with open(path + ".crt", "wb") as handle:
-        handle.write(forged.public_bytes(serialization.Encoding.PEM))
-    with open(path + ".key", "wb") as handle:
-        handle.write(_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()))
-    for site in ("grafana.test", "kibana.test", "api.test"):
-        assert request(port, site, cert=(path + ".crt", path + ".key"))[0] == 495, site
+    forged = mint(name, key, subject="alice")  # our CA's name, another key
+    unlisted = mint(our_ca[0].subject, our_ca[1], subject="alice")  # our CA's, but in no ledger
+    for label, (cert, cert_key) in (("forged", forged), ("unlisted", unlisted)):
+        pair = write_pair(scratch, label, cert, cert_key)
+        for site in ("grafana.test", "kibana.test", "api.test"):
+            assert request(port, site, cert=pair)[0] == 495, (label, site)
+        assert request(port, "legacy.test", cert=pair, cafile=team_ca[2])[0] == 495, (label, "legacy.test")
 
 
 def test_the_public_site_on_the_same_port_is_untouched(converged, port):

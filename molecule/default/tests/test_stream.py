@@ -10,7 +10,7 @@ import tempfile
 import time
 
 import pytest
-from conftest import PKI_DIR, client_files, converge, https_get
+from conftest import PKI_DIR, client_files, converge, https_get, mint, write_pair
 
 
 def redis_cli(port, *options):
@@ -72,6 +72,17 @@ def test_others_never_reach_the_upstream(stream, who):
     _status, output = redis_cli(stream["port"], *tls(who))
     assert "PONG" not in output, output
     assert connections_received(stream["upstream"]) == before + 1  # only our own INFO connection
+
+
+def test_a_certificate_no_ledger_lists_never_reaches_the_upstream(stream, our_ca):
+    """Signed by our CA, named alice (who is allowed), but outside the ledger: refused by issuer and serial."""
+    with tempfile.TemporaryDirectory() as scratch:
+        cert_path, key_path = write_pair(scratch, "unlisted", *mint(our_ca[0].subject, our_ca[1], subject="alice"))
+        before = connections_received(stream["upstream"])
+        _status, output = redis_cli(stream["port"], "--tls", "--cacert", os.path.join(PKI_DIR, "server", "ca.crt"),
+                                    "--sni", "localhost", "--cert", cert_path, "--key", key_path)
+    assert "PONG" not in output, output
+    assert connections_received(stream["upstream"]) == before + 1
 
 
 def test_the_http_listener_is_unaffected(stream):

@@ -15,7 +15,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 3)
 ROLE = os.path.join(ROOT, "roles", "server")
 
 
-ALICE = {"serial": "4CF09E04D705E3DCE5FDA0148BEB04B2", "name": "alice", "fingerprint_sha256": "ab" * 32}
+CA = "CN=Example Client CA"
+ALICE = {"serial": "4CF09E04D705E3DCE5FDA0148BEB04B2", "name": "alice", "fingerprint_sha256": "ab" * 32, "issuer": CA}
+KEY = '"$mtls_client_issuer/$ssl_client_serial"'
 
 
 def render(template="mtls-nginx.conf.j2", server_valid_certificates=(ALICE,), server_http2_directive=False, **overrides):
@@ -68,11 +70,12 @@ def test_default_server_block():
     for expected in ("listen *:443 ssl http2;", "ssl_verify_client on;", "ssl_verify_depth 1;",
                      "ssl_crl /etc/nginx/mtls/crl.pem;", "ssl_session_cache off;", "ssl_session_tickets on;",
                      "ssl_session_timeout 1h;", "keepalive_timeout 75s;",
-                     "ssl_protocols TLSv1.2 TLSv1.3;", '4CF09E04D705E3DCE5FDA0148BEB04B2 "alice";',
+                     "ssl_protocols TLSv1.2 TLSv1.3;", 'ca1/4CF09E04D705E3DCE5FDA0148BEB04B2 "alice";',
                      "server_tokens off;"):
         assert expected in lines, expected
     assert not any(line.startswith("proxy_") for line in lines)
-    assert not any(line.startswith("if (") for line in lines)
+    # No allow list: the one check is that a ledger of ours lists the certificate.
+    assert [line for line in lines if line.startswith("if (")] == ["if ($mtls_client_unlisted) {"]
 
 
 @pytest.mark.parametrize("address, listen", [("127.0.0.1", "listen 127.0.0.1:9443 ssl http2;"), ("::1", "listen [::1]:9443 ssl http2;")])
@@ -97,7 +100,7 @@ def test_locations_and_optional_verification():
         {"path": "/admin", "allow": ["alice", "bob"]}, {"path": "/status", "public": True}])
     lines = directives(text)
     assert "ssl_verify_client optional;" in lines
-    assert "map $ssl_client_serial $mtls_allowed_1 {" in lines and "4CF09E04D705E3DCE5FDA0148BEB04B2 1;" in lines
+    assert f"map {KEY} $mtls_allowed_1 {{" in lines and "ca1/4CF09E04D705E3DCE5FDA0148BEB04B2 1;" in lines
     admin = text.split("location /admin {")[1].split("location ")[0]
     assert "return 496;" in admin and "if ($mtls_allowed_1 = 0) {" in admin
     status = text.split("location /status {")[1].split("location ")[0]
@@ -116,19 +119,30 @@ NGINX_MAP_KEYWORDS = ["default", "include", "hostnames", "volatile"]
 
 @pytest.mark.parametrize("name", NGINX_MAP_KEYWORDS + ["ALICE", "alice"])
 def test_no_client_name_is_ever_a_map_key(name):
-    """Names appear only as quoted values: keys are serials, so a keyword or a case twin changes nothing."""
-    certificates = [{"serial": "4CF09E04D705E3DCE5FDA0148BEB04B2", "name": name, "fingerprint_sha256": "ab" * 32},
-                    {"serial": "5D", "name": "bob", "fingerprint_sha256": "cd" * 32}]
+    """Names appear only as quoted values: keys are issuer/serial, so a keyword or a case twin changes nothing."""
+    certificates = [{**ALICE, "name": name}, {"serial": "5D", "name": "bob", "fingerprint_sha256": "cd" * 32, "issuer": CA}]
     text = render(server_valid_certificates=certificates, mtls_locations=[{"path": "/admin", "allow": [name]}])
-    maps = re.findall(r"map \$(\w+) \$(\w+) \{\n(.*?)\n\}", text, re.S)
+    maps = re.findall(r"map (\S+) \$(\w+) \{\n(.*?)\n\}", text, re.S)
     assert [(source, target) for source, target, _body in maps] == [
-        ("ssl_client_serial", "mtls_client_name"), ("ssl_client_serial", "mtls_client_fingerprint"),
-        ("ssl_client_serial", "mtls_allowed_1")]
-    entries = [dict(line.split() for line in directives(body)) for _source, _target, body in maps]
+        ("$ssl_client_i_dn", "mtls_client_issuer"), (KEY, "mtls_client_name"), (KEY, "mtls_client_fingerprint"),
+        ('"$ssl_client_verify:$mtls_client_name:$uri"', "mtls_client_unlisted"), (KEY, "mtls_allowed_1")]
+    entries = [dict(line.rsplit(" ", 1) for line in directives(body)) for source, _target, body in maps if source == KEY]
     for entry in entries:
-        assert all(key == "default" or re.fullmatch(r"[0-9A-F]+", key) for key in entry), entry
-    assert entries[0]["4CF09E04D705E3DCE5FDA0148BEB04B2"] == f'"{name}";'
-    assert entries[2] == {"default": "0;", "4CF09E04D705E3DCE5FDA0148BEB04B2": "1;"}  # bob is not let in
+        assert all(key == "default" or re.fullmatch(r"ca1/[0-9A-F]+", key) for key in entry), entry
+    assert entries[0]["ca1/4CF09E04D705E3DCE5FDA0148BEB04B2"] == f'"{name}";'
+    assert entries[2] == {"default": "0;", "ca1/4CF09E04D705E3DCE5FDA0148BEB04B2": "1;"}  # bob is not let in
+    issuer = dict(line.rsplit(" ", 1) for line in directives(maps[0][2]))
+    assert issuer == {"default": '"";', r'"~^CN\\=Example\\ Client\\ CA$"': "ca1;"}
+
+
+def test_a_certificate_no_ledger_lists_is_rejected_before_any_allow_list():
+    text = render(mtls_locations=[{"path": "/admin", "allow": ["alice"]}])
+    lines = directives(text)
+    unlisted = lines[lines.index('map "$ssl_client_verify:$mtls_client_name:$uri" $mtls_client_unlisted {') + 1:][:3]
+    assert unlisted == ["volatile;", '"~^SUCCESS::(?!/\\.mtls-errors/)" 1;', "default 0;"]
+    server = lines[lines.index("server {"):]
+    assert server[server.index("if ($mtls_client_unlisted) {") + 1] == "return 495;"
+    assert server.index("if ($mtls_client_unlisted) {") < server.index("location /admin {")
 
 
 def test_error_pages_keep_hsts_and_the_upstream_gets_only_the_peer_address():
@@ -140,14 +154,15 @@ def test_error_pages_keep_hsts_and_the_upstream_gets_only_the_peer_address():
 
 
 def test_a_stream_service_passes_only_allowed_serials_to_its_upstream():
-    certificates = [{"serial": "0A1B", "name": "alice", "fingerprint_sha256": "ab" * 32},
-                    {"serial": "0C2D", "name": "bob", "fingerprint_sha256": "cd" * 32}]
+    certificates = [{"serial": "0A1B", "name": "alice", "fingerprint_sha256": "ab" * 32, "issuer": CA},
+                    {"serial": "0C2D", "name": "bob", "fingerprint_sha256": "cd" * 32, "issuer": CA}]
     services = [{"name": "cache", "listen_port": 6380, "upstream": "127.0.0.1:6379", "allow": ["alice"]}]
     lines = directives(render("mtls-nginx-stream.conf.j2", server_valid_certificates=certificates,
                               mtls_stream_services=services, mtls_listen_address="127.0.0.1"))
-    target = lines[lines.index("map $ssl_client_serial $mtls_stream_cache_target {") + 1:]
+    target = lines[lines.index(f"map {KEY} $mtls_stream_cache_target {{") + 1:]
     target = target[:target.index("}")]
-    assert target == ["default mtls_stream_refused;", "0A1B mtls_stream_cache;"]
+    assert target == ["default mtls_stream_refused;", "ca1/0A1B mtls_stream_cache;"]  # bob's, or unlisted: refused
+    assert "map $ssl_client_i_dn $mtls_client_issuer {" in lines
     for expected in ("listen 127.0.0.1:6380 ssl;", "ssl_verify_client on;", "ssl_crl /etc/nginx/mtls/crl.pem;",
                      "server 127.0.0.1:6379;", "server 127.0.0.1:9 down;", "proxy_pass $mtls_stream_cache_target;",
                      "ssl_session_cache off;"):
@@ -173,7 +188,7 @@ def test_several_sites_share_the_maps_and_each_has_its_own_server_block():
              {**site, "name": "legacy", "mode": "include", "server_name": "legacy.internal"}]
     text = render(mtls_sites=sites)
     lines = directives(text)
-    assert lines.count("map $ssl_client_serial $mtls_client_name {") == 1 and text.count("log_format ") == 1
+    assert lines.count(f"map {KEY} $mtls_client_name {{") == 1 and text.count("log_format ") == 1
     assert lines.count("map $http_upgrade $mtls_connection_upgrade {") == 1
     assert [line for line in lines if line.startswith(("listen ", "server_name ", "ssl_certificate ", "access_log "))] == [
         "listen *:443 default_server ssl http2;", "server_name grafana.internal;",
@@ -191,7 +206,7 @@ def test_several_sites_share_the_maps_and_each_has_its_own_server_block():
     assert 'map "$mtls_site_kibana_allowed:$uri" $mtls_site_kibana_denied {' in lines
     # An included site has maps (its snippet's check lets every valid client in) but no server block here.
     assert "server_name legacy.internal;" not in lines
-    legacy_allowed = text.split("map $ssl_client_serial $mtls_site_legacy_allowed {")[1].split("}")[0]
+    legacy_allowed = text.split(f"map {KEY} $mtls_site_legacy_allowed {{")[1].split("}")[0]
     assert directives(legacy_allowed) == ["default 1;"]
 
 

@@ -4,7 +4,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mtls.nginx.plugins.filter.pki import pki_paths, server_model, valid_certificates
-from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
+from ansible_collections.mtls.nginx.plugins.module_utils import _keys, _ledger, _x509
 
 
 @pytest.mark.parametrize("key, expected", [
@@ -135,21 +135,28 @@ def test_while_a_move_is_due_client_cas_point_where_the_files_still_are(tmp_path
 
 
 def test_the_server_model_joins_every_trusted_ledger_and_refuses_a_damaged_one(tmp_path):
-    """During a rollover both CAs' ledgers count; one damaged ledger fails the whole model, never an empty map."""
+    """During a rollover both CAs' ledgers count, each matched by its CA's name; one damaged ledger
+    fails the whole model, never an empty map."""
     from ansible_collections.mtls.nginx.tests.unit.plugins.module_utils.test_server_model import SETTINGS, with_sites
-    paths = []
-    for serial, name in (("A1", "alice"), ("B2", "bob")):
+    cas = []
+    for serial, name, ca_name in (("A1", "alice", "Old CA"), ("B2", "bob", "Ünï, CA")):
         ledger = {**_ledger.empty(), "certificates": [{"serial": serial, "name": name, "status": "valid",
                                                        "fingerprint_sha256": "ab" * 32}]}
-        paths.append(tmp_path / f"{name}.json")
-        paths[-1].write_text(json.dumps(ledger))
+        key = _keys.generate_key("ec")
+        (tmp_path / f"{name}.crt").write_bytes(_x509.dump_certificate(
+            _x509.issue_ca_certificate(key, _x509.build_name(ca_name, "Example", "NL"), 30)))
+        (tmp_path / f"{name}.json").write_text(json.dumps(ledger))
+        cas.append({"certificate": str(tmp_path / f"{name}.crt"), "ledger": str(tmp_path / f"{name}.json")})
     locations = [{"path": "/admin", "allow": ["bob"]}]
-    model = server_model([str(path) for path in paths], with_sites({**SETTINGS, "locations": locations}))
-    assert [c["serial"] for c in model["certificates"]] == ["A1", "B2"]
-    assert model["sites"][0]["locations"][0]["serials"] == ["B2"]
-    paths[1].write_text("{not json")
+    model = server_model(cas, with_sites({**SETTINGS, "locations": locations}))
+    assert [c["key"] for c in model["certificates"]] == ["ca1/A1", "ca2/B2"]
+    assert [issuer["pattern"] for issuer in model["issuers"]] == [
+        r'"~^CN\\=Old\\ CA\\,O\\=Example\\,C\\=NL$"',
+        r'"~^CN\\=\\\\C3\\\\9Cn\\\\C3\\\\AF\\\\\\,\\ CA\\,O\\=Example\\,C\\=NL$"']
+    assert model["sites"][0]["locations"][0]["admitted"] == [model["certificates"][1]["key"]]
+    (tmp_path / "bob.json").write_text("{not json")
     with pytest.raises(AnsibleFilterError, match="is not valid JSON"):
-        server_model([str(path) for path in paths], SETTINGS)
+        server_model(cas, SETTINGS)
 
 
 def test_file_entries_read_each_source_on_the_control_node(tmp_path):

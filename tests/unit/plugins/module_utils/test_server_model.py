@@ -3,11 +3,13 @@ import pytest
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _server_model, _sites
 
+CA = "CN=Example CA,O=Example"
 CERTIFICATES = [
-    {"serial": "0A", "name": "alice", "fingerprint_sha256": "aa"},
-    {"serial": "0B", "name": "bob", "fingerprint_sha256": "bb"},
-    {"serial": "0C", "name": "alice", "fingerprint_sha256": "cc"},  # alice's renewal: both certificates valid
+    {"serial": "0A", "name": "alice", "fingerprint_sha256": "aa", "issuer": CA},
+    {"serial": "0B", "name": "bob", "fingerprint_sha256": "bb", "issuer": CA},
+    {"serial": "0C", "name": "alice", "fingerprint_sha256": "cc", "issuer": CA},  # alice's renewal: both certificates valid
 ]
+K = {serial: f"ca1/{serial}" for serial in ("0A", "0B", "0C")}
 SETTINGS = {"server_name": "www.example.org", "listen_address": "*", "listen_port": 443, "upstream": "",
             "send_certificate": False, "locations": [], "verify_client": "on", "verify_depth": 1,
             "tls_profile": "intermediate", "session_timeout": "1h", "keepalive_timeout": "75s",
@@ -49,17 +51,26 @@ def test_http2_directive_from_nginx_1_25_1(version, directive):
     (["ALICE"], []),  # names match exactly
     (["carol"], []),
 ])
-def test_allowed_serials(allow, serials):
-    assert _server_model.allowed_serials(CERTIFICATES, allow) == serials
+def test_allowed_keys(allow, serials):
+    assert _server_model.allowed_keys(_server_model.keyed(CERTIFICATES), allow) == [K[serial] for serial in serials]
+
+
+def test_a_certificate_is_matched_by_issuer_and_serial():
+    other = {**CERTIFICATES[1], "issuer": "CN=Other CA"}  # bob's serial, from another CA of ours
+    model = _server_model.build(with_sites(SETTINGS), [*CERTIFICATES, other])
+    assert model["client_key"] == '"$mtls_client_issuer/$ssl_client_serial"'
+    assert [issuer["id"] for issuer in model["issuers"]] == ["ca1", "ca2"]
+    assert model["issuers"][1]["pattern"] == r'"~^CN\\=Other\\ CA$"'
+    assert [c["key"] for c in model["certificates"]] == ["ca1/0A", "ca1/0B", "ca1/0C", "ca2/0B"]
 
 
 def test_locations_restricted_first_then_public_each_with_its_decision():
     model = build(verify_client="optional", locations=[
         {"path": "/status", "public": True}, {"path": "/admin", "allow": ["bob"]}, {"path": "/all", "allow": ["alice", "bob"]}])
     assert model["sites"][0]["locations"] == [
-        {"path": "/admin", "public": False, "require_certificate": True, "allowed": "$mtls_allowed_1", "serials": ["0B"]},
+        {"path": "/admin", "public": False, "require_certificate": True, "allowed": "$mtls_allowed_1", "admitted": [K["0B"]]},
         {"path": "/all", "public": False, "require_certificate": True, "allowed": "$mtls_allowed_2",
-         "serials": ["0A", "0B", "0C"]},
+         "admitted": [K["0A"], K["0B"], K["0C"]]},
         {"path": "/status", "public": True, "require_certificate": False}]
     assert model["sites"][0]["require_certificate"] is True
 
@@ -70,10 +81,10 @@ def test_with_verification_on_nginx_itself_demands_the_certificate():
     assert model["sites"][0]["locations"][0]["require_certificate"] is False
 
 
-def test_stream_services_get_their_own_serials_and_listen_address():
+def test_stream_services_get_their_own_keys_and_listen_address():
     model = build(listen_address="::1", stream_services=[
         {"name": "pg", "listen_port": 5432, "upstream": "127.0.0.1:5433", "allow": ["bob"]}])
-    assert model["stream"] == [{"name": "pg", "listen": "[::1]:5432", "upstream": "127.0.0.1:5433", "serials": ["0B"]}]
+    assert model["stream"] == [{"name": "pg", "listen": "[::1]:5432", "upstream": "127.0.0.1:5433", "admitted": [K["0B"]]}]
 
 
 @pytest.mark.parametrize("profile, protocols", [("intermediate", "TLSv1.2 TLSv1.3"), ("modern", "TLSv1.3")])
@@ -86,9 +97,9 @@ def test_one_tls_block_for_every_listener(profile, protocols):
 
 
 def test_identity_maps_list_every_valid_certificate():
-    assert build()["certificates"] == [{"serial": "0A", "name": "alice", "fingerprint": "aa"},
-                                       {"serial": "0B", "name": "bob", "fingerprint": "bb"},
-                                       {"serial": "0C", "name": "alice", "fingerprint": "cc"}]
+    assert build()["certificates"] == [{"key": K["0A"], "name": "alice", "fingerprint": "aa"},
+                                       {"key": K["0B"], "name": "bob", "fingerprint": "bb"},
+                                       {"key": K["0C"], "name": "alice", "fingerprint": "cc"}]
 
 
 def test_each_site_its_server_block_certificate_maps_and_log():
@@ -108,7 +119,7 @@ def test_each_site_its_server_block_certificate_maps_and_log():
     # Each site's allow maps have names of their own; a WebSocket needs an upstream.
     assert [grafana["locations"][0]["allowed"], kibana["locations"][0]["allowed"]] == ["$mtls_site_grafana_allowed_1",
                                                                                        "$mtls_site_kibana_allowed_1"]
-    assert [grafana["locations"][0]["serials"], kibana["locations"][0]["serials"]] == [["0B"], ["0A", "0C"]]
+    assert [grafana["locations"][0]["admitted"], kibana["locations"][0]["admitted"]] == [[K["0B"]], [K["0A"], K["0C"]]]
     assert (grafana["websocket"], kibana["websocket"], model["websocket"]) == (True, False, True)
 
 
@@ -125,10 +136,10 @@ def test_a_site_wide_allow_list_and_an_included_site():
              {**base, "name": "legacy2", "mode": "include", "allow": ["alice"], "certificate": "", "private_key": ""}]
     grafana, legacy, legacy2 = build(sites=sites)["sites"]
     assert grafana["allow"] == {"denied": "$mtls_site_grafana_x_denied", "allowed": "$mtls_site_grafana_x_allowed",
-                                "serials": ["0B"]}
+                                "admitted": [K["0B"]]}
     assert grafana["snippet"] is None and grafana["tls"]["certificate"] == "/etc/nginx/mtls/sites/grafana-x.crt"
     # An included site: a snippet, no certificate of ours, and a check that lets every valid client in.
     assert legacy["snippet"] == "/etc/nginx/mtls/sites/legacy.conf" and "certificate" not in legacy["tls"]
-    assert legacy["files"] == [] and legacy["allow"]["serials"] is None
-    assert legacy2["allow"]["serials"] == ["0A", "0C"]
+    assert legacy["files"] == [] and legacy["allow"]["admitted"] is None
+    assert legacy2["allow"]["admitted"] == [K["0A"], K["0C"]]
     assert build()["sites"][0]["allow"] is None and build()["included"] is False
