@@ -35,15 +35,19 @@ def fingerprint(der):
     return hashlib.sha256(der).hexdigest().upper()
 
 
+def _tbs_fields(der):
+    """The (tag, start, end) of each field of the certificate's tbsCertificate after the version:
+    serial, signature, issuer, validity, subject, subjectPublicKeyInfo, ..."""
+    _tag, cert_start, cert_end = element(der, 0)
+    _tag, tbs_start, tbs_end = children(der, cert_start, cert_end)[0]
+    fields = children(der, tbs_start, tbs_end)
+    return fields[1:] if fields and fields[0][0] == 0xA0 else fields  # [0] version
+
+
 def subject(der):
     """The certificate's subject as CN=…,O=…,C=… (non-printable characters escaped), or "?"."""
     try:
-        _tag, cert_start, cert_end = element(der, 0)
-        _tag, tbs_start, tbs_end = children(der, cert_start, cert_end)[0]
-        fields = children(der, tbs_start, tbs_end)
-        if fields and fields[0][0] == 0xA0:  # [0] version
-            fields = fields[1:]
-        _tag, name_start, name_end = fields[4]  # serial, signature, issuer, validity, subject
+        _tag, name_start, name_end = _tbs_fields(der)[4]  # serial, signature, issuer, validity, subject
         parts = []
         for _set_tag, set_start, set_end in children(der, name_start, name_end):
             for _seq_tag, seq_start, seq_end in children(der, set_start, set_end):
@@ -56,11 +60,26 @@ def subject(der):
         return "?"
 
 
+def identity(der):
+    """What makes a CA the same CA: its subject and public key (the DER of both), so that the same
+    CA re-signed (renewed with its key, or moved under a root) is still the CA a host trusts. A
+    certificate that cannot be read that far is only itself (its SHA-256)."""
+    try:
+        fields = _tbs_fields(der)
+        subject_start, subject_end = fields[4][1:]
+        key_start, key_end = fields[5][1:]
+        return der[subject_start:subject_end] + b"/" + der[key_start:key_end]
+    except (IndexError, ValueError):
+        return fingerprint(der).encode()
+
+
 def dropped(current_pem, new_pem, retired=()):
-    """[(subject, SHA-256)] of the certificates in current_pem that new_pem leaves out and that are
-    not in retired (SHA-256s of CAs the PKI archived on purpose)."""
-    kept = {fingerprint(der) for der in certificates(new_pem)} | {each.upper() for each in retired}
-    return [(subject(der), fingerprint(der)) for der in certificates(current_pem) if fingerprint(der) not in kept]
+    """[(subject, SHA-256)] of the certificates in current_pem whose CA (subject and key) new_pem
+    leaves out and that are not in retired (SHA-256s of CAs the PKI archived on purpose)."""
+    kept = {identity(der) for der in certificates(new_pem)}
+    retired = {each.upper() for each in retired}
+    return [(subject(der), fingerprint(der)) for der in certificates(current_pem)
+            if identity(der) not in kept and fingerprint(der) not in retired]
 
 
 def guard_error(path, current_pem, new_pem, retired=(), hint=""):

@@ -16,6 +16,17 @@ def ca(common_name, organization=None):
 
 
 OLD, NEXT, LOST = ca("Team Client CA", "Example Org"), ca("Team Client CA 2027"), ca("mtls.nginx Client CA")
+# The same CA, re-signed: renewed with its key, moved under a root (two tiers); and a CA with
+# OLD's name but another key.
+_OLD_KEY = K.generate_key("ec")
+_SAME_KEY = X.issue_ca_certificate(_OLD_KEY, X.build_name("Team Client CA", "Example Org", "NL"), 3650, NOW)
+SAME, SAME_RENEWED = X.dump_certificate(_SAME_KEY), X.dump_certificate(
+    X.issue_ca_certificate(_OLD_KEY, _SAME_KEY.subject, 7300, NOW + datetime.timedelta(days=1)))
+_ROOT_KEY = K.generate_key("ec")
+_ROOT = X.issue_ca_certificate(_ROOT_KEY, X.build_name("Team Root CA"), 7300, NOW, path_length=1)
+ROOT = X.dump_certificate(_ROOT)
+SAME_UNDER_ROOT = X.dump_certificate(X.issue_ca_certificate(_OLD_KEY, _SAME_KEY.subject, 3650, NOW,
+                                                            issuer=(_ROOT, _ROOT_KEY)))
 
 
 def sha(pem):
@@ -37,6 +48,9 @@ def test_certificates_and_subjects_are_read_without_cryptography():
     (OLD, LOST, [], [OLD]),  # a lost PKI made a new CA
     (OLD + NEXT, OLD, [], [NEXT]),  # a rollover dropped by hand
     (OLD + NEXT, LOST, [sha(OLD)], [NEXT]),
+    (SAME, SAME_RENEWED, [], None),  # the CA renewed with its key: still the CA the host trusts
+    (SAME, SAME_UNDER_ROOT + ROOT, [], None),  # moved under a root with its key (two tiers)
+    (SAME, OLD, [], [SAME]),  # the same name with another key is another CA
 ])
 def test_guard(current, new, retired, dropped):
     error = T.guard_error("/etc/nginx/mtls/ca.crt", current, new, retired, "Restore it.")
