@@ -58,11 +58,13 @@ def server_model(cas, settings):
     return _server_model.build(settings, certificates)
 
 
-def client_cas(pki_dir, stage="none", reissue="on_renewal"):
+def client_cas(pki_dir, stage="none", reissue="on_renewal", two_tiers=None):
     """Which client CA issues, which ones servers trust, at a rollover stage (see _rollover.client_cas).
 
     Every path is where the files are now: while the stage's move is still due (check mode only
     predicts it; anywhere else rollover_layout_errors refuses to go on), where they are until it is done.
+    two_tiers: whether a root signs them (the pki role knows it from mtls_root_ca); None: whether
+    the PKI has one (root/ca.crt), as the server role, the CRL job and the report read it.
     """
     errors = _rollover.stage_errors(stage, reissue, {}, {"common_name": "-"})
     if errors:
@@ -78,7 +80,9 @@ def client_cas(pki_dir, stage="none", reissue="on_renewal"):
     # The CAs a rollover archived: hosts may stop trusting them (the lost-PKI guard lets them go).
     retired = [_trust.fingerprint(der) for directory in archived
                for der in _trust.certificates(_files.read_bytes(_layout.ca_files(directory)["certificate"]))]
-    return {**_rollover.client_cas(pki_dir, stage, reissue, pending),
+    if two_tiers is None:
+        two_tiers = os.path.exists(_layout.ca_files(paths["root_dir"])["certificate"])
+    return {**_rollover.client_cas(pki_dir, stage, reissue, pending, bool(two_tiers)),
             "archived_ledgers": [_layout.ca_files(directory)["ledger"] for directory in archived], "retired": retired}
 
 

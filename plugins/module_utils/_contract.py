@@ -132,6 +132,7 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
         errors += _inventory.server_errors(get("mtls_server_name"), port, kit_url=get("mtls_client_kit_url", ""))
         errors += _rollover.stage_errors(get("mtls_ca_rollover"), get("mtls_ca_rollover_reissue"), get("mtls_ca"),
                                          get("mtls_ca_next"))
+        errors += _rollover.root_errors(get("mtls_root_ca"), get("mtls_ca"), get("mtls_ca_next"))
         fallback = {key: get(key) for key in FLEET_VARIABLES}
         errors += fleet_errors(fleet_hosts or {host: {}}, fallback, names)
     model = {"errors": errors, **view}

@@ -10,12 +10,15 @@ which match certificates by issuer and serial, take the issuer from here.
 """
 from __future__ import annotations
 
-from cryptography.x509.oid import NameOID
-
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 
+try:
+    from cryptography.x509.oid import NameOID
+except ImportError:  # reported by the plugins that need it (see _x509.CRYPTOGRAPHY_IMPORT_ERROR)
+    NameOID = None
+
 # OpenSSL's short names (OBJ_nid2sn) of the attributes a CA's name is made of.
-SHORT_NAMES = {
+SHORT_NAMES = {} if NameOID is None else {
     NameOID.COMMON_NAME: "CN", NameOID.COUNTRY_NAME: "C", NameOID.LOCALITY_NAME: "L",
     NameOID.STATE_OR_PROVINCE_NAME: "ST", NameOID.STREET_ADDRESS: "street", NameOID.ORGANIZATION_NAME: "O",
     NameOID.ORGANIZATIONAL_UNIT_NAME: "OU", NameOID.SERIAL_NUMBER: "serialNumber", NameOID.SURNAME: "SN",

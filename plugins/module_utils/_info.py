@@ -29,11 +29,12 @@ def _ca(role, directory, read, now):
 
 
 def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
-    """Every client CA (current, next, archived), every certificate they issued, the server
-    certificates, and what of it that is still in use ends within within_days (a CRL, which
-    lives a month and is replaced a week before its end: within crl_within_days)."""
+    """Every client CA (the root of two tiers, current, next, archived), every certificate they
+    issued, the server certificates, and what of it that is still in use ends within within_days
+    (an issuing CA's CRL, which lives a month and is replaced a week before its end: within
+    crl_within_days; the root's, signed with a key that may be offline: within within_days)."""
     paths = pki_paths(pki_dir)
-    places = [("current", paths["ca_dir"]), ("next", paths["next_ca_dir"])] + [
+    places = [("root", paths["root_dir"]), ("current", paths["ca_dir"]), ("next", paths["next_ca_dir"])] + [
         (os.path.basename(directory).rsplit("-", 1)[-1], directory) for directory in archived(paths["archive_dir"], listdir)]
     cas, clients = [], []
     for role, directory in places:
@@ -58,10 +59,13 @@ def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
         cert = load_certificate(read(path), path)
         servers.append({"name": "server CA" if name == "ca.crt" else name[:-4], "subject": cert.subject.rfc4514_string(),
                         "not_after": not_after(cert).isoformat(), "days_left": days_left(not_after(cert), now)})
-    in_use = [ca for ca in cas if ca["role"] in ("current", "next")]
+    in_use = [ca for ca in cas if ca["role"] in ("root", "current", "next")]
+    # A root's CRL is signed with a key that may be offline: it is reported as early as a CA.
+    crl_days = {"root": within_days}
     expiring = {
         "cas": [ca["subject"] for ca in in_use if ca["days_left"] <= within_days],
-        "crls": [ca["subject"] for ca in in_use if ca["crl_days_left"] is not None and ca["crl_days_left"] <= crl_within_days],
+        "crls": [ca["subject"] for ca in in_use if ca["crl_days_left"] is not None
+                 and ca["crl_days_left"] <= crl_days.get(ca["role"], crl_within_days)],
         "clients": [f"{c['name']} ({c['serial']})" for c in clients
                     if c["ca_role"] in ("current", "next") and c["state"] == "valid" and c["days_left"] <= within_days],
         "servers": [s["name"] for s in servers if s["days_left"] <= within_days],

@@ -21,7 +21,8 @@ def pki_paths(pki_dir, server_name=None):
     """The PKI's shared files; with server_name, also that server's certificate and key.
 
     The client CA lives in ca/; during a rollover the next one in ca-next/; retired and abandoned
-    CAs are moved, whole, under archive/.
+    CAs are moved, whole, under archive/. With two tiers, the root that signs them lives in root/
+    (it outlives every rollover of the issuing CA).
     """
     ca, server_dir = ca_files(os.path.join(pki_dir, "ca")), os.path.join(pki_dir, "server")
     paths = {
@@ -31,6 +32,7 @@ def pki_paths(pki_dir, server_name=None):
         "ledger": ca["ledger"],
         "ca_dir": ca["dir"],
         "next_ca_dir": os.path.join(pki_dir, "ca-next"),
+        "root_dir": os.path.join(pki_dir, "root"),
         "archive_dir": os.path.join(pki_dir, "archive"),
         "clients_dir": os.path.join(pki_dir, "clients"),
         "passphrases_dir": os.path.join(pki_dir, "passphrases"),

@@ -6,7 +6,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils._common import REVOKE_REASONS, PkiError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._crl import build_crl, crl_entries, crl_next_update, crl_number, crl_reissue_reason, dump_crl, load_crl
 from ansible_collections.mtls.nginx.plugins.module_utils._plan import CRL_MODE, LEDGER_MODE, Plan, _fail_on
-from ansible_collections.mtls.nginx.plugins.module_utils._plan_ca import load_ca
+from ansible_collections.mtls.nginx.plugins.module_utils._plan_ca import load_ca, load_ca_certificate
 
 
 def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=False, now=None, others=()):
@@ -25,7 +25,7 @@ def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=Fal
             errors.append(f"clients[{index}].revoke_reason must be one of {', '.join(REVOKE_REASONS)},"
                           f" got {client['revoke_reason']!r}")
     _fail_on(errors)
-    ca_cert, ca_key = load_ca(ca_cert_data, ca_key_data, p)
+    ca_cert = load_ca_certificate(ca_cert_data, p)
     ledger = _ledger.parse(ledger_data, p["ledger_path"])
     due = _ledger.revocations_due(ledger, p["clients"], p["revoke_unlisted"], now, others)
     plan = Plan(ledger=_ledger.revoke(ledger, due, now))
@@ -42,6 +42,9 @@ def plan_crl(p, ca_cert_data, ca_key_data, ledger_data, crl_data, check_mode=Fal
         else:
             plan.reason = crl_reissue_reason(current, ca_cert, wanted, p["refresh_before_days"], now)
             plan.before = _crl_info(current, plan.ledger)
+    if plan.reason:
+        # The CA's key is read only to sign: a root whose key is offline has a CRL that lasts (see ca_root's offline).
+        ca_key = load_ca(ca_cert_data, ca_key_data, p, plan.reason)[1]
     if plan.reason and not check_mode:
         number = max(ledger.get("crl_number", 0), (crl_number(current) or 0) if current else 0) + 1
         crl = build_crl(ca_cert, ca_key, revoked, number, p["next_update_days"], now)

@@ -33,13 +33,27 @@ def stage_errors(stage, reissue, ca, next_ca):
     return errors
 
 
-def client_cas(pki_dir, stage, reissue="on_renewal", pending=()):
+def root_errors(root, ca, next_ca):
+    """What is wrong with mtls_root_ca (two tiers) next to the issuing CAs it signs; {} is one tier."""
+    if not root:
+        return []
+    if not isinstance(root, dict) or not isinstance(root.get("common_name"), str) or not root["common_name"]:
+        return ["mtls_root_ca must be {} (one tier) or a mapping with at least common_name (two tiers: README,"
+                f" \"Two tiers and your company's CA\"), got {root!r}"]
+    return [f"mtls_root_ca.common_name must differ from {variable}.common_name: clients and servers find a"
+            " certificate's issuer by name" for variable, settings in (("mtls_ca", ca), ("mtls_ca_next", next_ca))
+            if isinstance(settings, dict) and str(settings.get("common_name", "")).casefold() == root["common_name"].casefold()]
+
+
+def client_cas(pki_dir, stage, reissue="on_renewal", pending=(), two_tiers=False):
     """What the roles do with the client CAs at a stage, once ca_rollover has run.
 
     Each CA is its files (_layout.ca_files) and "settings", the inventory variable that describes
     it: ca/ holds mtls_ca, or mtls_ca_next once retired (until mtls_ca takes its values and the
     stage goes back to none); ca-next/ holds mtls_ca_next. pending: the renames ca_rollover only
-    predicted (check mode): each path is where its files are until they are done.
+    predicted (check mode): each path is where its files are until they are done. two_tiers: a
+    root in root/ (mtls_root_ca) signs them, and servers trust it too ("root"; chain_depth, the
+    ssl_verify_depth a client's chain needs, is then 2).
     """
     paths = pki_paths(pki_dir)
 
@@ -54,6 +68,8 @@ def client_cas(pki_dir, stage, reissue="on_renewal", pending=()):
         # the other CA that issued, or issues, certificates servers still accept
         "other": (current if stage == "migrate" else upcoming) if both else None,
         "keep_issuer": current["certificate"] if stage == "migrate" and reissue == "on_renewal" else None,
+        "root": {**ca_files(paths["root_dir"]), "settings": "mtls_root_ca"} if two_tiers else None,
+        "chain_depth": 2 if two_tiers else 1,
     }
 
 

@@ -101,7 +101,7 @@ def build(settings, certificates):
     """The server model of one host.
 
     settings: the host's variables under short names (sites, listen_address, verify_depth, tls_profile,
-    session_timeout, keepalive_timeout, stream_services, nginx_version, tls_dir, www_dir), already
+    session_timeout, keepalive_timeout, stream_services, nginx_version, tls_dir, www_dir, chain_depth), already
     checked by the inventory contract; sites as _sites.normalize gives them. certificates: the valid
     certificates of every trusted client CA's ledger, [{serial, name, fingerprint_sha256, issuer}].
     """
@@ -110,7 +110,8 @@ def build(settings, certificates):
     tls = {
         "certificate": f"{tls_dir}/server.crt", "private_key": f"{tls_dir}/server.key",
         "client_ca": f"{tls_dir}/ca.crt", "crl": f"{tls_dir}/crl.pem",
-        "verify_depth": settings["verify_depth"], "protocols": TLS_PROTOCOLS[settings["tls_profile"]],
+        # A client's chain below the trust anchor: 1 (one tier) or 2 (an issuing CA under a root).
+        "verify_depth": max(settings["verify_depth"], settings.get("chain_depth", 1)), "protocols": TLS_PROTOCOLS[settings["tls_profile"]],
         "ciphers": TLS_CIPHERS, "curves": TLS_CURVES, "session_timeout": settings["session_timeout"],
     }
     sites = [site_model(site, settings, certificates, tls) for site in settings["sites"]]

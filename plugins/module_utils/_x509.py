@@ -139,10 +139,15 @@ def name_constraints(permitted):
     return x509.NameConstraints(permitted_subtrees=permitted_subtrees, excluded_subtrees=excluded)
 
 
-def ca_extensions(public_key, permitted=None):
-    """(extension, critical) pairs of our CA profile; with permitted names, fenced to them."""
+def ca_extensions(public_key, permitted=None, path_length=0, issuer=None):
+    """(extension, critical) pairs of our CA profile; with permitted names, fenced to them.
+
+    path_length: how many CAs may sit below this one (0: it signs users only; 1: a root above an
+    issuing CA). issuer: the certificate of the CA that signs this one (an issuing CA under a
+    root), which the authorityKeyIdentifier names; None for a self-signed CA.
+    """
     extensions = [
-        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (x509.BasicConstraints(ca=True, path_length=path_length), True),
         (x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
                        data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
                        encipher_only=False, decipher_only=False), True),
@@ -150,6 +155,8 @@ def ca_extensions(public_key, permitted=None):
     ]
     if permitted:
         extensions.append((name_constraints(permitted), True))
+    if issuer is not None:
+        extensions.append((authority_key_identifier(issuer), False))
     return extensions
 
 
@@ -219,9 +226,13 @@ def _sign(subject, issuer, public_key, signing_key, extensions, valid_days, now,
     return builder.sign(signing_key, signature_hash(signing_key))
 
 
-def issue_ca_certificate(key, subject, valid_days, now=None, permitted=None):
+def issue_ca_certificate(key, subject, valid_days, now=None, permitted=None, path_length=0, issuer=None):
+    """A CA certificate: self-signed, or signed by issuer = (certificate, key) and ending no later than it."""
     now = now or utcnow()
-    return _sign(subject, subject, key.public_key(), key, ca_extensions(key.public_key(), permitted), valid_days, now)
+    issuer_cert, issuer_key = issuer or (None, key)
+    return _sign(subject, issuer_cert.subject if issuer_cert else subject, key.public_key(), issuer_key,
+                 ca_extensions(key.public_key(), permitted, path_length, issuer_cert), valid_days, now,
+                 cap=not_after(issuer_cert) if issuer_cert else None)
 
 
 def issue_client_certificate(ca, public_key, subject, valid_days, *, email=None, now=None, taken=()):
@@ -277,17 +288,39 @@ def lifecycle_reason(cert, valid_days, renew_before_days, now, cap=None):
     return None
 
 
-def ca_renewal_reason(cert, key, valid_days, renew_before_days, now=None, permitted=None):
+def ca_renewal_reason(cert, public_key, valid_days, renew_before_days, now=None, permitted=None, path_length=0,
+                      issuer=None):
     """Why the CA certificate must be re-signed (with the same key), or None.
 
     The caller has checked the key and the subject: those can never be fixed by a re-sign.
+    issuer: the certificate of the CA that must have signed it (None: it must be self-signed).
     """
     now = now or utcnow()
-    if not extensions_match(cert, ca_extensions(key.public_key(), permitted)):
+    if not signed_by(cert, issuer or cert):
+        return "issuer changed"
+    if not extensions_match(cert, ca_extensions(public_key, permitted, path_length, issuer)):
         current = _permitted(cert)
         wanted = name_constraints(permitted).permitted_subtrees if permitted else None
         return "names changed" if current is not None and current != wanted else "profile changed"
-    return lifecycle_reason(cert, valid_days, renew_before_days, now)
+    return lifecycle_reason(cert, valid_days, renew_before_days, now, cap=not_after(issuer) if issuer else None)
+
+
+def may_sign_cas(cert):
+    """Whether cert is a CA that may sign other CAs: basicConstraints CA:TRUE, path length absent or >= 1."""
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return False
+    return constraints.ca and constraints.path_length != 0
+
+
+def signed_by(cert, issuer):
+    """Whether issuer's name and key signed cert."""
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def reissue_reason(cert, public_key, issuer, subject, extensions, valid_days, renew_before_days, now=None):
@@ -299,9 +332,7 @@ def reissue_reason(cert, public_key, issuer, subject, extensions, valid_days, re
     now = now or utcnow()
     if public_key_der(cert) != public_key_der(public_key):
         return "key changed"
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+    if not signed_by(cert, issuer):
         return "issuer changed"
     if cert.subject != subject:
         return "subject changed"

@@ -6,14 +6,16 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: ca_root
-short_description: A private root CA for client certificates
+short_description: A private CA for client certificates, a root or an issuing CA under one
 version_added: "0.1.0"
 description:
-  - Creates a private root CA (key and self-signed certificate) on the control node, or checks
-    that an existing one is sound and still what was asked for.
+  - Creates a private CA (key and certificate) on the control node, or checks that an existing one
+    is sound and still what was asked for. The certificate is self-signed (a root), or, with
+    O(issuer_certificate_path), signed by that CA (an issuing CA under a root, two tiers).
   - >-
-    The certificate profile is fixed and safe: critical C(CA:TRUE, pathlen:0), critical
-    keyUsage C(keyCertSign, cRLSign), a subjectKeyIdentifier and a random serial number.
+    The certificate profile is fixed and safe: critical C(CA:TRUE) with C(pathlen) O(path_length),
+    critical keyUsage C(keyCertSign, cRLSign), a subjectKeyIdentifier, a random serial number and,
+    under a root, an authorityKeyIdentifier; it never ends after the root.
   - When the certificate would expire within O(renew_before_days), or its profile or validity
     period is not the requested one, it is re-signed with the B(same key), so every certificate
     the CA issued stays valid.
@@ -65,6 +67,40 @@ options:
     type: list
     elements: str
     default: []
+  path_length:
+    description:
+      - How many CAs may sit below this one. V(0) (the default) signs users only; V(1) is a root above
+        an issuing CA. Changing it re-signs the certificate with the same key.
+    type: int
+    choices: [0, 1]
+    default: 0
+    version_added: "0.5.0"
+  issuer_certificate_path:
+    description:
+      - The certificate of the root that signs this CA (an issuing CA). It must be a CA that may sign
+        CAs (C(pathlen) absent or at least 1). Without it the CA is self-signed.
+      - A certificate signed by another CA (or self-signed) is re-signed by this one with the same key
+        (C(reissue_reason=issuer changed)), so every certificate the CA issued stays valid.
+    type: path
+    version_added: "0.5.0"
+  issuer_private_key_path:
+    description:
+      - The root's key. Read only when the root must sign (a new or re-signed issuing CA); otherwise
+        it may be absent (kept offline), and the module fails, naming this file, only when it must sign.
+    type: path
+    version_added: "0.5.0"
+  issuer_passphrase:
+    description: Passphrase of O(issuer_private_key_path).
+    type: str
+    version_added: "0.5.0"
+  offline:
+    description:
+      - The key at O(private_key_path) may be absent while the certificate needs no new signature (a root
+        whose key was taken offline). The certificate is then checked, nothing is written, and the module fails,
+        naming the key file, when the certificate must be re-signed.
+    type: bool
+    default: false
+    version_added: "0.5.0"
   valid_days:
     default: 3650
   renew_before_days:
@@ -81,6 +117,26 @@ EXAMPLES = r"""
     common_name: Example Client CA
     organization: Example Org
     country: NL
+
+- name: A root whose key may be kept offline, and the issuing CA it signs
+  mtls.nginx.ca_root:
+    certificate_path: /srv/pki/root/ca.crt
+    private_key_path: /srv/pki/root/ca.key
+    passphrase: "{{ vault_mtls_root_ca_passphrase }}"
+    common_name: Example Root CA
+    path_length: 1
+    valid_days: 7300
+    offline: true
+
+- name: The issuing CA under it
+  mtls.nginx.ca_root:
+    certificate_path: /srv/pki/ca/ca.crt
+    private_key_path: /srv/pki/ca/ca.key
+    passphrase: "{{ vault_mtls_ca_passphrase }}"
+    common_name: Example Issuing CA
+    issuer_certificate_path: /srv/pki/root/ca.crt
+    issuer_private_key_path: /srv/pki/root/ca.key
+    issuer_passphrase: "{{ vault_mtls_root_ca_passphrase }}"
 
 - name: Create a server CA that users may trust only for our servers
   mtls.nginx.ca_root:

@@ -11,14 +11,15 @@ version_added: "0.3.0"
 description:
   - >-
     Reads the PKI directory that the pki role keeps (C(mtls_pki_dir)) and reports every client CA
-    (V(current), V(next) during a rollover, V(retired) and V(abandoned) ones from the archive), the
+    (V(root) with two tiers, V(current), V(next) during a rollover, V(retired) and V(abandoned) ones from the archive), the
     next update of each CA's CRL, every certificate each CA's ledger lists (name, state, serial,
     end, days left, revocation reason), the server CA and the server certificates.
   - >-
     RV(expiring) lists what is still in use and ends within O(expiring_within_days): client CAs
-    (current and next), valid client certificates, the server CA and certificates; and the CRLs
+    (root, current and next), valid client certificates, the server CA and certificates; and the CRLs
     that end within O(crl_expiring_within_days) (a CRL lives a month and the pki role replaces it
-    a week before its end, so one this close means the daily refresh is not running).
+    a week before its end, so one this close means the daily refresh is not running). The root's
+    CRL, signed with a key that may be offline, is listed within O(expiring_within_days).
   - Changes nothing; the same in check mode. On the control node it runs in the controller process.
 author: mtls.nginx maintainers (@mtls-nginx)
 extends_documentation_fragment:
@@ -61,7 +62,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 cas:
-  description: Every client CA, with its role (current, next, retired, abandoned), subject, end and CRL's next update.
+  description: Every client CA, with its role (root, current, next, retired, abandoned), subject, end and CRL's next update.
   returned: always
   type: list
   elements: dict

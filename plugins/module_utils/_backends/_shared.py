@@ -58,10 +58,11 @@ def load_ca_of(p):
 
 
 def ca_made_later(p, check_mode):
-    """Check mode, and the signing CA's certificate or key is not there: ca_root, earlier in the run,
-    would make it, and a new CA signs everything anew. Modules predict that instead of failing to
-    load it (the roles need no check-mode guard around them)."""
-    return check_mode and any(read(p[option]) is None for option in ("ca_certificate_path", "ca_private_key_path"))
+    """Check mode, and the signing CA's certificate is not there: ca_root, earlier in the run, would
+    make it, and a new CA signs everything anew. Modules predict that instead of failing to load it
+    (the roles need no check-mode guard around them). A certificate without its key is a key taken
+    offline, or lost: the plan says so."""
+    return check_mode and read(p["ca_certificate_path"]) is None
 
 
 NEW_CA = "new CA"

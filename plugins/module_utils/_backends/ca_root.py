@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils._backends._shared import (
-    CERTIFICATE, KEY, OWNERSHIP, apply_own_dirs, leaf_files, read)
+    CERTIFICATE, KEY, OWNERSHIP, apply_own_dirs, leaf_files, predicted_new, read)
 from ansible_collections.mtls.nginx.plugins.module_utils._common import days_left, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._plan_ca import plan_ca
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import not_after
 
-SPEC = {"argument_spec": {
+SPEC = {"required_together": [["issuer_certificate_path", "issuer_private_key_path"]], "argument_spec": {
     "certificate_path": {"type": "path", "required": True},
     "private_key_path": {"type": "path", "required": True},
     "passphrase": {"type": "str", "no_log": True},
@@ -20,6 +20,11 @@ SPEC = {"argument_spec": {
     "valid_days": {"type": "int", "default": 3650},
     "renew_before_days": {"type": "int", "default": 90},
     "permitted_names": {"type": "list", "elements": "str", "default": []},
+    "path_length": {"type": "int", "default": 0, "choices": [0, 1]},
+    "issuer_certificate_path": {"type": "path"},
+    "issuer_private_key_path": {"type": "path"},
+    "issuer_passphrase": {"type": "str", "no_log": True},
+    "offline": {"type": "bool", "default": False},
     **KEY, **CERTIFICATE, **OWNERSHIP,
 }}
 
@@ -27,7 +32,11 @@ SPEC = {"argument_spec": {
 def ensure(p, check_mode, diff):
     now = utcnow()
     key_data = read(p["private_key_path"])
-    the_plan = plan_ca(p, key_data, read(p["certificate_path"]), check_mode, now=now)
+    issuer = [read(p[option]) if p[option] else None for option in ("issuer_certificate_path", "issuer_private_key_path")]
+    if check_mode and p["issuer_certificate_path"] and issuer[0] is None:
+        # The root is made earlier in this run (the pki role's first task), and signs this CA anew.
+        return {**predicted_new(diff), "created": key_data is None}
+    the_plan = plan_ca(p, key_data, read(p["certificate_path"]), check_mode, now=now, issuer_data=issuer)
     result = apply_own_dirs(p, the_plan, leaf_files(p), check_mode, diff)
     result["created"] = the_plan.reason in ("missing", "forced") and (p["force"] or key_data is None)
     if result["created"] and not p["force"]:

@@ -110,3 +110,25 @@ def test_layout_errors(stage, existing, pending_ok, fragment):
 ])
 def test_where_now(path, pending, now):
     assert R.where_now(path, pending) == now
+
+
+BY_NAME = "clients and servers find a certificate's issuer by name"
+
+
+@pytest.mark.parametrize("root, errors", [
+    ({}, []), (None, []),
+    ({"common_name": "Example Root CA"}, []),
+    ({"common_name": "example CLIENT ca"}, [f"mtls_root_ca.common_name must differ from mtls_ca.common_name: {BY_NAME}"]),
+    ({"common_name": "Next CA"}, [f"mtls_root_ca.common_name must differ from mtls_ca_next.common_name: {BY_NAME}"]),
+    ({"valid_days": 7300}, ["mtls_root_ca must be {} (one tier) or a mapping with at least common_name (two tiers: README,"
+                            " \"Two tiers and your company's CA\"), got {'valid_days': 7300}"]),
+])
+def test_root_errors(root, errors):
+    assert R.root_errors(root, {"common_name": "Example Client CA"}, {"common_name": "Next CA"}) == errors
+
+
+def test_with_two_tiers_servers_trust_the_root_and_verify_a_chain_of_two(tmp_path):
+    one, two = R.client_cas(str(tmp_path), "none"), R.client_cas(str(tmp_path), "prepare", two_tiers=True)
+    assert (one["root"], one["chain_depth"]) == (None, 1)
+    assert two["root"]["certificate"] == str(tmp_path / "root" / "ca.crt") and two["root"]["settings"] == "mtls_root_ca"
+    assert two["chain_depth"] == 2 and len(two["trusted"]) == 2  # both issuing CAs of a rollover, under the one root

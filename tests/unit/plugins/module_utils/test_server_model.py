@@ -143,3 +143,8 @@ def test_a_site_wide_allow_list_and_an_included_site():
     assert legacy["files"] == [] and legacy["allow"]["admitted"] is None
     assert legacy2["allow"]["admitted"] == [K["0A"], K["0C"]]
     assert build()["sites"][0]["allow"] is None and build()["included"] is False
+
+
+@pytest.mark.parametrize("setting, chain_depth, depth", [(1, 1, 1), (1, 2, 2), (3, 2, 3)])
+def test_the_verify_depth_covers_the_chain_of_two_tiers(setting, chain_depth, depth):
+    assert build(verify_depth=setting, chain_depth=chain_depth)["tls"]["verify_depth"] == depth

@@ -257,7 +257,7 @@ class TestClientReissueReason:
 ])
 def test_ca_renewal_window(ca, offset_days, renew, expected):
     cert, key = ca
-    assert X.ca_renewal_reason(cert, key, 3650, renew, NOW + offset_days * DAY) == expected
+    assert X.ca_renewal_reason(cert, key.public_key(), 3650, renew, NOW + offset_days * DAY) == expected
 
 
 def test_ca_profile_changed_for_foreign_ca(ca):
@@ -266,7 +266,7 @@ def test_ca_profile_changed_for_foreign_ca(ca):
             .serial_number(7).not_valid_before(NOW - X.BACKDATE).not_valid_after(NOW + 3650 * DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
             .sign(key, K.signature_hash(key)))
-    assert X.ca_renewal_reason(weak, key, 3650, 90, NOW) == "profile changed"
+    assert X.ca_renewal_reason(weak, key.public_key(), 3650, 90, NOW) == "profile changed"
 
 
 def test_describe(alice):
@@ -321,10 +321,10 @@ def test_a_fenced_ca_is_critical_and_changes_are_names_changed():
     ca = X.issue_ca_certificate(key, X.build_name("Server CA"), 730, NOW, ["www.example.org"])
     extension = ca.extensions.get_extension_for_class(x509.NameConstraints)
     assert extension.critical
-    assert X.ca_renewal_reason(ca, key, 730, 90, NOW, ["www.example.org"]) is None
-    assert X.ca_renewal_reason(ca, key, 730, 90, NOW, ["www.example.org", "api.example.org"]) == "names changed"
+    assert X.ca_renewal_reason(ca, key.public_key(), 730, 90, NOW, ["www.example.org"]) is None
+    assert X.ca_renewal_reason(ca, key.public_key(), 730, 90, NOW, ["www.example.org", "api.example.org"]) == "names changed"
     unfenced = X.issue_ca_certificate(key, X.build_name("Server CA"), 730, NOW)
-    assert X.ca_renewal_reason(unfenced, key, 730, 90, NOW, ["www.example.org"]) == "profile changed"
+    assert X.ca_renewal_reason(unfenced, key.public_key(), 730, 90, NOW, ["www.example.org"]) == "profile changed"
 
 
 @pytest.mark.parametrize("dns_names, ips, verdict", [
