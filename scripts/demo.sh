@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo` / `make demo-down`: nginx with mTLS in a local container, configured by site.yml.
 # `scripts/demo.sh check` (make demo-check, part of make test): the demo from scratch, twice,
-# asserting the second run changes nothing and what curl gets with and without a certificate.
+# asserting the second run changes nothing and what curl gets with and without a certificate;
+# `scripts/demo.sh two-tiers` (make kit-check-two-tiers): the same after moving it to two tiers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,25 +22,37 @@ case "${1:-up}" in
     exit 0
     ;;
   up) ;;
-  check)
-    "$0" down >/dev/null
-    rm -rf "$pki"
-    "$0" up | tee /tmp/mtls-demo-first.log
-    "$0" up | tee /tmp/mtls-demo-second.log
-    fail() { echo "demo check: $*" >&2; exit 1; }
+  check|two-tiers)
+    # check: the demo from scratch. two-tiers: the running demo's PKI moved to two tiers (a root in
+    # examples/pki/root signs its client CA, tests/kit/two-tiers.yml), as an inventory edit would.
+    fail() { echo "demo $1: $2" >&2; exit 1; }
+    extra=()
+    if [ "$1" = check ]; then
+      "$0" down >/dev/null
+      rm -rf "$pki"
+    else
+      extra=(-e @tests/kit/two-tiers.yml)
+      alice_before=$(sha256sum "$pki/clients/alice/alice.crt")
+    fi
+    "$0" up "${extra[@]}" | tee /tmp/mtls-demo-first.log
+    "$0" up "${extra[@]}" | tee /tmp/mtls-demo-second.log
     grep -E '^(localhost|mtls-nginx-demo) +: ok=' /tmp/mtls-demo-second.log | grep -vq 'changed=0' \
-      && fail "the second run changed something"
+      && fail "$1" "the second run changed something"
+    if [ "$1" = two-tiers ]; then
+      [ -f "$pki/root/ca.crt" ] || fail "$1" "no root in $pki/root"
+      [ "$(sha256sum "$pki/clients/alice/alice.crt")" = "$alice_before" ] || fail "$1" "alice's certificate was reissued"
+    fi
     body=$(curl -s --cacert "$pki/server/ca.crt" "$url")
-    grep -q "A client certificate is required" <<<"$body" || fail "no certificate: not the 496 page"
+    grep -q "A client certificate is required" <<<"$body" || fail "$1" "no certificate: not the 496 page"
     for user in alice bob; do
       code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/server/ca.crt" \
         --cert-type P12 --cert "$pki/clients/$user/$user.p12:$(passphrase "$user")" "$url")
-      [ "$code" = 200 ] || fail "$user got HTTP $code"
+      [ "$code" = 200 ] || fail "$1" "$user got HTTP $code"
     done
-    echo "demo check: second run changed nothing; no certificate -> 496 page; alice, bob -> 200"
+    echo "demo $1: second run changed nothing; no certificate -> 496 page; alice, bob -> 200"
     exit 0
     ;;
-  *) echo "usage: $0 up|down|check" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|check|two-tiers [ansible-playbook options, for up]" >&2; exit 2 ;;
 esac
 
 if [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" != "true" ]; then
@@ -48,7 +61,7 @@ if [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" != "tr
   echo "demo: started $container"
 fi
 
-ansible-playbook -i examples/inventory playbooks/site.yml
+ansible-playbook -i examples/inventory "${@:2}" playbooks/site.yml
 
 status() { curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/server/ca.crt" "$@" "$url" || true; }
 echo

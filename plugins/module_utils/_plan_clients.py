@@ -92,12 +92,14 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             continue
         cert_data, cert, issuer = _certificate_after(cert_plan, files, cert_data, ca, keep_issuer)
         key = cert_plan.key
+        # A self-signed CA stays out of a user's bundle (nginx has it, and a device could file it as a
+        # trusted root); an issuing CA under a root goes in as the chain certificate clients send.
+        chain = [] if issuer.issuer == issuer.subject else [issuer]
         bundles = {}
         for option, encryption in (("path", p["encryption"]), ("compat_path", "compatible")):
             bp = {"path": files[option], "passphrase": passphrase, "encryption": encryption, "friendly_name": None}
             bundle_data = read(files[option])
-            # No CA certificate in a user's bundle: nginx has it, and a device could file it as a trusted root.
-            bundle_plan = plan_bundle_of(bp, key, cert, [], bundle_data, check_mode)
+            bundle_plan = plan_bundle_of(bp, key, cert, chain, bundle_data, check_mode)
             after = bundle_plan.writes[0][1] if bundle_plan.writes else None if bundle_plan.reason else bundle_data
             bundles[option] = (bundle_plan, after)
         kit_plan = plan_kit(p, client["name"], files, cert=cert, cert_data=cert_data, ca_cert=issuer, trust=trust, read=read,

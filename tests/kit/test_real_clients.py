@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from conftest import URL, USERS, run
+from conftest import PKI, URL, USERS, run
 
 BUNDLES = [(user, name) for user in USERS for name in ("NAME.p12", "NAME-compat.p12")]
 BUNDLE_IDS = [name.replace("NAME", user) for user, name in BUNDLES]
@@ -21,6 +21,11 @@ GET = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 def certificate(kit, user):
     with open(kit(user, "NAME.crt"), "rb") as handle:
         return x509.load_pem_x509_certificate(handle.read())
+
+
+def two_tiers():
+    """Whether the demo's PKI has a root above its client CA (make kit-check-two-tiers)."""
+    return os.path.exists(os.path.join(PKI, "root", "ca.crt"))
 
 
 def colon_fingerprint(cert):
@@ -77,11 +82,14 @@ def test_java_keytool_reads_the_bundle(kit, passphrases, report, user, name):
                   "-storepass", passphrases[user])
     assert listing.returncode == 0, listing.stdout + listing.stderr
     assert "Entry type: PrivateKeyEntry" in listing.stdout
-    # The user's certificate alone: the client CA stays out of every bundle (see README, "The user's kit").
-    assert "Certificate chain length: 1" in listing.stdout
+    # One tier: the user's certificate alone, the client CA stays out of every bundle (see README, "The
+    # user's kit"). Two tiers: the certificate and the issuing CA that signed it, never the root.
+    length = 2 if two_tiers() else 1
+    assert f"Certificate chain length: {length}" in listing.stdout
     assert f"SHA256: {colon_fingerprint(certificate(kit, user))}" in listing.stdout
     java = run("java", "-version").stderr.splitlines()[0]
-    report(f"Java keytool ({java}) {os.path.basename(kit(user, name))}: PrivateKeyEntry, chain length 1, fingerprint matches")
+    report(f"Java keytool ({java}) {os.path.basename(kit(user, name))}: PrivateKeyEntry, chain length {length},"
+           " fingerprint matches")
 
 
 @pytest.mark.parametrize("user, name", BUNDLES, ids=BUNDLE_IDS)
@@ -92,9 +100,17 @@ def test_python_cryptography_loads_the_bundle(kit, passphrases, report, user, na
     assert bundle.cert.certificate == cert
     public = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     assert bundle.key.public_key().public_bytes(*public) == cert.public_key().public_bytes(*public)
-    assert bundle.additional_certs == []  # no CA for a device to file as a trusted root
+    chain = [extra.certificate for extra in bundle.additional_certs]
+    if two_tiers():  # the issuing CA, which clients send
+        with open(os.path.join(PKI, "ca", "ca.crt"), "rb") as handle:
+            issuing = x509.load_pem_x509_certificate(handle.read())
+        assert chain == [issuing] and issuing.issuer != issuing.subject  # a chain certificate, not a trust anchor
+        what = f"chain {issuing.subject.rfc4514_string()} (issued by {issuing.issuer.rfc4514_string()})"
+    else:
+        assert chain == []  # no CA for a device to file as a trusted root
+        what = "no CA certificate"
     report(f"python cryptography load_pkcs12 {os.path.basename(kit(user, name))}: key matches certificate, "
-           f"no CA certificate, friendly name {bundle.cert.friendly_name.decode()!r}")
+           f"{what}, friendly name {bundle.cert.friendly_name.decode()!r}")
 
 
 @pytest.mark.parametrize("user, name", BUNDLES, ids=BUNDLE_IDS)

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 from conftest import shared
 
-HOST = "mtls-molecule-rollover"
+HOST = f"mtls-molecule-{os.environ['MOLECULE_SCENARIO_NAME']}"  # rollover (Debian 12) or rollover-trixie
 METRICS = "/var/lib/prometheus/node-exporter/mtls_nginx.prom"
 SAMPLE = re.compile(r'^(mtls_[a-z_]+)\{(ca|server_name)="((?:[^"\\]|\\.)*)"\} (\d+)$')
 NEXT_CA = {"common_name": "mtls.nginx Molecule CA 2", "organization": "mtls.nginx tests", "country": "NL",

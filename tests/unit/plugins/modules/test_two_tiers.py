@@ -214,3 +214,14 @@ def test_a_dry_run_on_a_fresh_pki_predicts_both_tiers(run_module, pki):
     issuing = run_module("ca_root", issuing_args(pki), check=True)
     assert root["changed"] and root["created"] and issuing["changed"] and issuing["created"], (root, issuing)
     assert issuing["reissue_reason"] == "new CA" and not any(pki.rglob("*.crt"))
+
+
+def test_a_bundle_carries_the_issuing_ca_as_its_chain_and_never_the_root(run_module, two_tiers):
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from ansible_collections.mtls.nginx.tests.unit.plugins.modules.test_pki_modules import clients_args
+    users = [{"name": "bob", "p12_passphrase": "bob-p12-secret"}]
+    assert run_module("clients", clients_args(two_tiers, users))["changed"] is True
+    for bundle in ("bob.p12", "bob-compat.p12"):
+        loaded = pkcs12.load_pkcs12((two_tiers / "clients/bob" / bundle).read_bytes(), b"bob-p12-secret")
+        assert [c.certificate for c in loaded.additional_certs] == [cert(two_tiers / "ca/ca.crt")], bundle
+    assert run_module("clients", clients_args(two_tiers, users))["changed"] is False
