@@ -77,19 +77,39 @@ def client_cas(pki_dir, stage="none", reissue="on_renewal", two_tiers=None):
         pending = []  # a stage the directories contradict: rollover_layout_errors names it
     archived = [_rollover.where_now(directory, pending) for directory in _rollover.archived(paths["archive_dir"], os.listdir)
                 + [target for _source, target in pending if os.path.dirname(target) == paths["archive_dir"]]]
-    # The CAs a rollover archived: hosts may stop trusting them (the lost-PKI guard lets them go).
-    retired = [_trust.fingerprint(der) for directory in archived
-               for der in _trust.certificates(_files.read_bytes(_layout.ca_files(directory)["certificate"]))]
+    # The CAs a rollover archived, and those above an archived CA taken from another PKI: hosts may
+    # stop trusting them (the lost-PKI guard lets them go).
+    retired = [_trust.fingerprint(der) for directory in archived for kind in ("certificate", "chain")
+               for der in _trust.certificates(_files.read_bytes(_layout.ca_files(directory)[kind]))]
     if two_tiers is None:
         two_tiers = os.path.exists(_layout.ca_files(paths["root_dir"])["certificate"])
-    return {**_rollover.client_cas(pki_dir, stage, reissue, pending, bool(two_tiers)),
+    cas = _rollover.client_cas(pki_dir, stage, reissue, pending, bool(two_tiers))
+    return {**cas, "trust": _trust_files(cas),
             "archived_ledgers": [_layout.ca_files(directory)["ledger"] for directory in archived], "retired": retired}
 
 
-def rollover_layout_errors(pki_dir, stage="none", pending_ok=False):
-    """Whether the PKI's directories match the stage (see _rollover.layout_errors)."""
+def _trust_files(cas):
+    """What servers trust at this stage: the client CAs' certificates and CRLs, the root's with two
+    tiers, and, for a CA imported from another PKI, the CAs above it and their CRLs (OpenSSL wants a
+    CRL for every CA of a client's chain once nginx sets ssl_crl); chain_depth, the
+    ssl_verify_depth the longest chain needs."""
+    certificates, crls, depth = [], [], cas["chain_depth"]
+    for ca in cas["trusted"] + ([cas["root"]] if cas["root"] else []):
+        certificates.append(ca["certificate"])
+        crls.append(ca["crl"])
+        above = _files.read_bytes(ca.get("chain", ""))
+        if above is not None:
+            certificates.append(ca["chain"])
+            crls.append(ca["chain_crls"])
+            depth = max(depth, 1 + len(_trust.certificates(above)))
+    return {"certificates": certificates, "crls": crls, "chain_depth": depth}
+
+
+def rollover_layout_errors(pki_dir, stage="none", pending_ok=False, two_tiers=None):
+    """Whether the PKI's directories match the stage and mtls_root_ca (see _rollover.layout_errors)."""
     paths = pki_paths(pki_dir)
-    return _rollover.layout_errors(stage, paths["ca_dir"], paths["next_ca_dir"], os.path.isdir, pending_ok)
+    return _rollover.layout_errors(stage, paths["ca_dir"], paths["next_ca_dir"], os.path.isdir, pending_ok,
+                                   paths["root_dir"], two_tiers)
 
 
 def rollover_errors(stage, reissue, ca, next_ca):
@@ -97,15 +117,13 @@ def rollover_errors(stage, reissue, ca, next_ca):
     return _rollover.stage_errors(stage, reissue, ca, next_ca)
 
 
-def node_exporter_textfile(client_cas, server_certificate, server_name):
-    """node_exporter textfile metrics of a server: each trusted client CA's end and CRL's next update,
-    and the server certificate's end (client_cas: client_cas(...).trusted)."""
+def node_exporter_textfile(trust, server_certificate, server_name):
+    """node_exporter textfile metrics of a server: the end of each CA it trusts and the next update
+    of each CRL it checks (trust: client_cas(...).trust), and the server certificate's end."""
     try:
-        cas = []
-        for ca in client_cas:
-            cert = _x509.load_certificate(_read(ca["certificate"]), ca["certificate"])
-            crl = _crl.load_crl(_read(ca["crl"]), ca["crl"])
-            cas.append((cert.subject.rfc4514_string(), _x509.not_after(cert), _crl.crl_next_update(crl)))
+        certificates = [cert for path in trust["certificates"] for cert in _x509.load_certificates(_read(path), path)]
+        updates = {crl.issuer: _crl.crl_next_update(crl) for path in trust["crls"] for crl in _crl.load_crls(_read(path), path)}
+        cas = [(cert.subject.rfc4514_string(), _x509.not_after(cert), updates.get(cert.subject)) for cert in certificates]
         server = _x509.load_certificate(_read(server_certificate), server_certificate)
         return _info.metrics(cas, (server_name, _x509.not_after(server)))
     except MtlsError as exc:

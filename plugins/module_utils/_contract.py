@@ -133,6 +133,8 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
         errors += _rollover.stage_errors(get("mtls_ca_rollover"), get("mtls_ca_rollover_reissue"), get("mtls_ca"),
                                          get("mtls_ca_next"))
         errors += _rollover.root_errors(get("mtls_root_ca"), get("mtls_ca"), get("mtls_ca_next"))
+        errors += [error for variable in ("mtls_ca", "mtls_ca_next")
+                   for error in _rollover.source_errors(variable, get(variable), get("mtls_root_ca"))]
         fallback = {key: get(key) for key in FLEET_VARIABLES}
         errors += fleet_errors(fleet_hosts or {host: {}}, fallback, names)
     model = {"errors": errors, **view}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, days_until, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import signature_hash
@@ -20,6 +21,19 @@ def load_crl(data, path):
         return x509.load_pem_x509_crl(data)
     except ValueError as exc:
         raise PkiError(f"{path} is not a readable PEM CRL") from exc
+
+
+_PEM_CRL_RE = re.compile(rb"-----BEGIN X509 CRL-----.*?-----END X509 CRL-----", re.S)
+
+
+def load_crls(data, source):
+    """Every CRL in data: PEM (one or more, as a bundle holds them) or one DER, as CRL
+    distribution points publish them."""
+    blocks = _PEM_CRL_RE.findall(data or b"")
+    try:
+        return [x509.load_pem_x509_crl(block) for block in blocks] if blocks else [x509.load_der_x509_crl(data)]
+    except ValueError as exc:
+        raise PkiError(f"{source} is not a readable CRL (PEM or DER)") from exc
 
 
 def dump_crl(crl):
@@ -90,6 +104,7 @@ def crl_reissue_reason(crl, ca_cert, wanted, refresh_before_days, now=None):
 
 
 def crl_days_left(pem, now=None):
-    """Days (negative once expired) until the next update of a PEM CRL."""
+    """Days (negative once expired) until the next update of a PEM CRL; of the one that ends first
+    when the PEM holds several (the CRLs of the CAs above an imported client CA)."""
     now = now or utcnow()
-    return days_until(crl_next_update(load_crl(pem, "CRL")), now)
+    return min(days_until(crl_next_update(crl), now) for crl in load_crls(pem, "CRL"))

@@ -7,10 +7,10 @@ import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils._common import days_left
-from ansible_collections.mtls.nginx.plugins.module_utils._crl import crl_next_update, load_crl
+from ansible_collections.mtls.nginx.plugins.module_utils._crl import crl_next_update, load_crl, load_crls
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import ca_files, pki_paths
 from ansible_collections.mtls.nginx.plugins.module_utils._rollover import archived
-from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificate, not_after
+from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificate, load_certificates, not_after
 
 
 def _ca(role, directory, read, now):
@@ -28,6 +28,22 @@ def _ca(role, directory, read, now):
             "crl_days_left": days_left(next_update, now) if next_update else None}
 
 
+def _chain(role, directory, read, now):
+    """The CAs above a client CA imported from another PKI (role "<role> chain"), each with the next
+    update of its CRL as chain_crls keeps it (None while it has none)."""
+    files = ca_files(directory)
+    chain = read(files["chain"])
+    if chain is None:
+        return []
+    crls = read(files["chain_crls"])
+    updates = {crl.issuer: crl_next_update(crl) for crl in (load_crls(crls, files["chain_crls"]) if crls else [])}
+    return [{"role": f"{role} chain", "dir": directory, "subject": cert.subject.rfc4514_string(),
+             "not_after": not_after(cert).isoformat(), "days_left": days_left(not_after(cert), now),
+             "crl_next_update": updates[cert.subject].isoformat() if cert.subject in updates else None,
+             "crl_days_left": days_left(updates[cert.subject], now) if cert.subject in updates else None}
+            for cert in load_certificates(chain, files["chain"])]
+
+
 def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
     """Every client CA (the root of two tiers, current, next, archived), every certificate they
     issued, the server certificates, and what of it that is still in use ends within within_days
@@ -42,6 +58,7 @@ def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
         if ca is None:
             continue
         cas.append(ca)
+        cas += _chain(role, directory, read, now)
         ledger = _ledger.parse(read(ca_files(directory)["ledger"]), ca_files(directory)["ledger"])
         for entry in ledger["certificates"]:
             end = datetime.datetime.fromisoformat(entry["not_after"])
@@ -59,7 +76,7 @@ def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):
         cert = load_certificate(read(path), path)
         servers.append({"name": "server CA" if name == "ca.crt" else name[:-4], "subject": cert.subject.rfc4514_string(),
                         "not_after": not_after(cert).isoformat(), "days_left": days_left(not_after(cert), now)})
-    in_use = [ca for ca in cas if ca["role"] in ("root", "current", "next")]
+    in_use = [ca for ca in cas if ca["role"] in ("root", "current", "next", "current chain", "next chain")]
     # A root's CRL is signed with a key that may be offline: it is reported as early as a CA.
     crl_days = {"root": within_days}
     expiring = {
@@ -108,9 +125,9 @@ METRICS = (
 
 
 def metrics(cas, server):
-    """node_exporter textfile: cas [(subject, not_after, crl_next_update)], server (name, not_after); datetimes."""
+    """node_exporter textfile: cas [(subject, not_after, crl_next_update or None)], server (name, not_after); datetimes."""
     samples = {
-        METRICS[0][0]: [(f'ca="{_label(subject)}"', crl) for subject, _end, crl in cas],
+        METRICS[0][0]: [(f'ca="{_label(subject)}"', crl) for subject, _end, crl in cas if crl is not None],
         METRICS[1][0]: [(f'ca="{_label(subject)}"', end) for subject, end, _crl in cas],
         METRICS[2][0]: [(f'server_name="{_label(server[0])}"', server[1])],
     }

@@ -12,9 +12,11 @@ TRUST_FILE = "ca.crt"  # the server's CA in a user's kit: the name the README's 
 
 
 def ca_files(ca_dir):
-    """The files of one client CA: its directory, key, certificate, CRL and ledger."""
+    """The files of one client CA: its directory, key, certificate, CRL and ledger; for a CA imported
+    from another PKI (mtls.nginx.ca_import), also the CAs above it and their CRLs."""
     return {"dir": ca_dir, "private_key": os.path.join(ca_dir, "ca.key"), "certificate": os.path.join(ca_dir, "ca.crt"),
-            "crl": os.path.join(ca_dir, "crl.pem"), "ledger": os.path.join(ca_dir, "ledger.json")}
+            "crl": os.path.join(ca_dir, "crl.pem"), "ledger": os.path.join(ca_dir, "ledger.json"),
+            "chain": os.path.join(ca_dir, "chain.pem"), "chain_crls": os.path.join(ca_dir, "chain-crls.pem")}
 
 
 def pki_paths(pki_dir, server_name=None):

@@ -45,6 +45,27 @@ def root_errors(root, ca, next_ca):
             if isinstance(settings, dict) and str(settings.get("common_name", "")).casefold() == root["common_name"].casefold()]
 
 
+SOURCE_FIELDS = ("certificate", "private_key", "chain")
+
+
+def source_errors(variable, settings, root):
+    """What is wrong with a client CA taken from another PKI (mtls_ca or mtls_ca_next with
+    certificate, private_key, chain and chain_crls); [] for a CA the collection makes."""
+    if not isinstance(settings, dict) or not any(field in settings for field in (*SOURCE_FIELDS, "chain_crls")):
+        return []
+    errors = [f"{variable}.{field} must be the path of the CA's {field.replace('_', ' ')} on the control node (an issuing"
+              " CA you already have: certificate, private_key, chain and chain_crls come together)"
+              for field in SOURCE_FIELDS if not isinstance(settings.get(field), str) or not settings[field]]
+    crls = settings.get("chain_crls")
+    if not isinstance(crls, list) or not crls or not all(isinstance(source, str) and source for source in crls):
+        errors.append(f"{variable}.chain_crls must list where each CA of the chain publishes its CRL (paths or http(s)"
+                      " URLs): nginx checks a CRL of every CA of a client's chain")
+    if root:
+        errors.append(f"{variable}.certificate and mtls_root_ca: a CA taken from another PKI has that PKI's root;"
+                      " leave mtls_root_ca empty")
+    return errors
+
+
 def client_cas(pki_dir, stage, reissue="on_renewal", pending=(), two_tiers=False):
     """What the roles do with the client CAs at a stage, once ca_rollover has run.
 
@@ -100,12 +121,14 @@ def moves(stage, ca_dir, next_dir, archive_dir, exists, now):
     return []
 
 
-def layout_errors(stage, ca_dir, next_dir, exists, pending_ok=False):
+def layout_errors(stage, ca_dir, next_dir, exists, pending_ok=False, root_dir=None, two_tiers=None):
     """Why the PKI's directories do not match the stage, for every entry point; exists(path) -> bool.
 
     Only the pki role of site.yml carries out a stage's move (pending_ok): anything else that runs
     while a move is still due (refresh_crl.yml, report.yml, the server role) would deploy or read
     one CA's CRL while hosts trust two, and is refused, as is a stage the directories contradict.
+    two_tiers (the pki role's mtls_root_ca, when given): a root directory the inventory no longer
+    names is refused too, since dropping mtls_root_ca by mistake would re-sign the client CA alone.
     """
     if stage not in STAGES:
         return []  # stage_errors (and the client_cas filter) name it
@@ -121,6 +144,9 @@ def layout_errors(stage, ca_dir, next_dir, exists, pending_ok=False):
                       f" {'does not exist' if stage == 'prepare' else 'still exists'}): run playbooks/site.yml first")
     if not exists(ca_dir) and has_next and stage != "retire":
         errors.append(f"{ca_dir} does not exist next to {next_dir}: restore the PKI directory from your backup")
+    if two_tiers is False and root_dir and exists(root_dir):
+        errors.append(f"{root_dir} exists (a root signs the client CA) but mtls_root_ca is empty: set mtls_root_ca as"
+                      " before, in group_vars/all; to go back to one tier, move that directory out of mtls_pki_dir first")
     return errors
 
 

@@ -13,6 +13,7 @@ import secrets
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import EMAIL_RE, SERVER_NAME_RE, PkiError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._keys import public_key_der, signature_hash, spki_sha256
+from ansible_collections.mtls.nginx.plugins.module_utils._trust import certificates as pem_certificates
 
 try:
     from cryptography import x509
@@ -73,6 +74,14 @@ def load_certificate(data, path):
         return x509.load_pem_x509_certificate(data)
     except ValueError as exc:
         raise PkiError(f"{path} is not a readable PEM certificate") from exc
+
+
+def load_certificates(data, path):
+    """Every certificate of a PEM bundle, in order."""
+    try:
+        return [x509.load_der_x509_certificate(der) for der in pem_certificates(data)]
+    except ValueError as exc:
+        raise PkiError(f"{path} holds a PEM block that is not a readable certificate") from exc
 
 
 def dump_certificate(cert):
@@ -303,6 +312,45 @@ def ca_renewal_reason(cert, public_key, valid_days, renew_before_days, now=None,
         wanted = name_constraints(permitted).permitted_subtrees if permitted else None
         return "names changed" if current is not None and current != wanted else "profile changed"
     return lifecycle_reason(cert, valid_days, renew_before_days, now, cap=not_after(issuer) if issuer else None)
+
+
+def ca_problems(cert, cas_below, crl_signer=False):
+    """Why cert cannot sign on a chain with cas_below CAs under it (and, with crl_signer, sign CRLs):
+    [] when it can. RFC 5280's basicConstraints, pathLenConstraint and keyUsage."""
+    what = cert.subject.rfc4514_string()
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    if constraints is None or not constraints.ca:
+        return [f"{what} is not a CA (basicConstraints CA:TRUE)"]
+    problems = []
+    if constraints.path_length is not None and constraints.path_length < cas_below:
+        problems.append(f"{what} allows {constraints.path_length} CA(s) below it (pathlen), the chain needs {cas_below}")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is not None and not usage.key_cert_sign:
+        problems.append(f"{what} may not sign certificates (keyUsage without keyCertSign)")
+    if usage is not None and crl_signer and not usage.crl_sign:
+        problems.append(f"{what} may not sign CRLs (keyUsage without cRLSign), which revocation needs")
+    return problems
+
+
+def build_chain(cert, candidates):
+    """The CAs above cert, its issuer first and a self-signed root last, from candidates (matched by
+    name and signature); raises PkiError naming the certificate whose issuer is not among them."""
+    chain, current, pool = [], cert, list(candidates)
+    while not (current.issuer == current.subject and signed_by(current, current)):
+        issuer = next((candidate for candidate in pool if signed_by(current, candidate)), None)
+        if issuer is None:
+            raise PkiError(f"no certificate of the chain signed {current.subject.rfc4514_string()} (its issuer is"
+                           f" {current.issuer.rfc4514_string()}): give every CA up to the root")
+        chain.append(issuer)
+        pool.remove(issuer)
+        current = issuer
+    return chain
 
 
 def may_sign_cas(cert):

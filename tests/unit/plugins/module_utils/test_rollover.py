@@ -132,3 +132,37 @@ def test_with_two_tiers_servers_trust_the_root_and_verify_a_chain_of_two(tmp_pat
     assert (one["root"], one["chain_depth"]) == (None, 1)
     assert two["root"]["certificate"] == str(tmp_path / "root" / "ca.crt") and two["root"]["settings"] == "mtls_root_ca"
     assert two["chain_depth"] == 2 and len(two["trusted"]) == 2  # both issuing CAs of a rollover, under the one root
+
+
+SOURCE = {"common_name": "Corp mTLS Issuing CA", "certificate": "/secure/ca.crt", "private_key": "/secure/ca.key",
+          "chain": "/secure/chain.pem", "chain_crls": ["http://pki.example.com/root.crl"]}
+
+
+@pytest.mark.parametrize("settings, root, errors", [
+    ({"common_name": "Made here"}, {}, []),
+    (SOURCE, {}, []),
+    ({**SOURCE, "chain": ""}, {}, ["mtls_ca.chain must be the path of the CA's chain on the control node (an issuing CA you"
+                                   " already have: certificate, private_key, chain and chain_crls come together)"]),
+    ({"common_name": "x", "certificate": "/secure/ca.crt"}, {}, [
+        "mtls_ca.private_key must be the path of the CA's private key on the control node (an issuing CA you already have:"
+        " certificate, private_key, chain and chain_crls come together)",
+        "mtls_ca.chain must be the path of the CA's chain on the control node (an issuing CA you already have:"
+        " certificate, private_key, chain and chain_crls come together)",
+        "mtls_ca.chain_crls must list where each CA of the chain publishes its CRL (paths or http(s) URLs): nginx checks a"
+        " CRL of every CA of a client's chain"]),
+    (SOURCE, {"common_name": "Root"}, ["mtls_ca.certificate and mtls_root_ca: a CA taken from another PKI has that"
+                                       " PKI's root; leave mtls_root_ca empty"]),
+])
+def test_source_errors(settings, root, errors):
+    assert R.source_errors("mtls_ca", settings, root) == errors
+
+
+@pytest.mark.parametrize("two_tiers, has_root, refused", [
+    (None, True, False), (True, True, False), (True, False, False), (False, False, False), (False, True, True)])
+def test_a_root_the_inventory_no_longer_names_is_refused(two_tiers, has_root, refused):
+    existing = {"/pki/ca"} | ({"/pki/root"} if has_root else set())
+    errors = R.layout_errors("none", "/pki/ca", "/pki/ca-next", existing.__contains__, root_dir="/pki/root",
+                             two_tiers=two_tiers)
+    assert errors == ([
+        "/pki/root exists (a root signs the client CA) but mtls_root_ca is empty: set mtls_root_ca as before, in"
+        " group_vars/all; to go back to one tier, move that directory out of mtls_pki_dir first"] if refused else [])
