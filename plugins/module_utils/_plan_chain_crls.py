@@ -42,7 +42,12 @@ def plan_chain_crls(p, chain_data, fetched, current_data, now=None):
                                 f" {crl_next_update(crl).isoformat()}; the publisher has not renewed it")
             else:
                 candidates[issuer.subject].append((crl, source))
-    for crl in load_crls(current_data, p["path"]) if current_data else []:
+    try:
+        kept = load_crls(current_data, p["path"]) if current_data else []
+    except PkiError as exc:
+        kept = []  # rewritten from the sources (a damaged file must not stop the job that mends it)
+        warnings.append(str(exc))
+    for crl in kept:
         issuer = _issuer(chain, crl)
         if issuer is not None and crl_next_update(crl) > now:
             candidates[issuer.subject].append((crl, "kept"))

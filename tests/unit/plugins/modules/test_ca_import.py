@@ -232,3 +232,12 @@ def test_the_report_lists_the_companys_root_and_its_crl_before_it_ends(run_modul
     chain = [ca for ca in report["cas"] if ca["role"] == "current chain"]
     assert [ca["subject"] for ca in chain] == ["CN=Corp Root CA"] and 1 < chain[0]["crl_days_left"] <= 2
     assert report["expiring"]["crls"] == ["CN=Corp Root CA"]  # within the 3 days a CRL is reported, before it ends
+
+
+def test_a_damaged_crl_file_is_mended_from_the_sources(run_module, imported, corporate):
+    source = imported / "root.pem"
+    source.write_bytes(C.dump_crl(crl_of(corporate["root"])))
+    (imported / "pki/ca/chain-crls.pem").write_bytes(b"-----BEGIN X509 CRL-----\ngarbage\n-----END X509 CRL-----\n")
+    result = run_module("chain_crls", crls_args(imported, source))
+    assert result["changed"] and "is not a readable CRL" in str(result["warnings"])
+    assert (imported / "pki/ca/chain-crls.pem").read_bytes() == source.read_bytes()
