@@ -93,7 +93,7 @@ def _trust_files(cas):
     tiers, and, for a CA imported from another PKI, the CAs above it and their CRLs (OpenSSL wants a
     CRL for every CA of a client's chain once nginx sets ssl_crl); chain_depth, the
     ssl_verify_depth the longest chain needs."""
-    certificates, crls, depth = [], [], cas["chain_depth"]
+    certificates, crls, depth = [], [], 1
     for ca in cas["trusted"] + ([cas["root"]] if cas["root"] else []):
         certificates.append(ca["certificate"])
         crls.append(ca["crl"])
@@ -101,7 +101,8 @@ def _trust_files(cas):
         if above is not None:
             certificates.append(ca["chain"])
             crls.append(ca["chain_crls"])
-            depth = max(depth, 1 + len(_trust.certificates(above)))
+        # a client's chain: its CA, the root of two tiers or the CAs above an imported CA
+        depth = max(depth, 1 + (1 if cas["root"] else 0) + len(_trust.certificates(above)))
     return {"certificates": certificates, "crls": crls, "chain_depth": depth}
 
 
@@ -122,7 +123,7 @@ def node_exporter_textfile(trust, server_certificate, server_name):
     of each CRL it checks (trust: client_cas(...).trust), and the server certificate's end."""
     try:
         certificates = [cert for path in trust["certificates"] for cert in _x509.load_certificates(_read(path), path)]
-        updates = {crl.issuer: _crl.crl_next_update(crl) for path in trust["crls"] for crl in _crl.load_crls(_read(path), path)}
+        updates = {issuer: update for path in trust["crls"] for issuer, update in _crl.next_updates(_read(path), path).items()}
         cas = [(cert.subject.rfc4514_string(), _x509.not_after(cert), updates.get(cert.subject)) for cert in certificates]
         server = _x509.load_certificate(_read(server_certificate), server_certificate)
         return _info.metrics(cas, (server_name, _x509.not_after(server)))

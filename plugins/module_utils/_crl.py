@@ -44,6 +44,11 @@ def crl_next_update(crl):
     return getattr(crl, "next_update_utc", None) or crl.next_update.replace(tzinfo=datetime.timezone.utc)
 
 
+def next_updates(data, source):
+    """{issuer name: next update} of every CRL in data (load_crls); {} when there is no file (None)."""
+    return {crl.issuer: crl_next_update(crl) for crl in load_crls(data, source)} if data is not None else {}
+
+
 def crl_number(crl):
     try:
         return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number

@@ -7,25 +7,29 @@ import os
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _ledger
 from ansible_collections.mtls.nginx.plugins.module_utils._common import days_left
-from ansible_collections.mtls.nginx.plugins.module_utils._crl import crl_next_update, load_crl, load_crls
+from ansible_collections.mtls.nginx.plugins.module_utils._crl import next_updates
 from ansible_collections.mtls.nginx.plugins.module_utils._layout import ca_files, pki_paths
 from ansible_collections.mtls.nginx.plugins.module_utils._rollover import archived
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificate, load_certificates, not_after
 
 
-def _ca(role, directory, read, now):
-    """One client CA: subject, end, its CRL's next update; None when the directory has no CA."""
-    files = ca_files(directory)
-    data = read(files["certificate"])
-    if data is None:
-        return None
-    cert = load_certificate(data, files["certificate"])
-    crl_data = read(files["crl"])
-    next_update = crl_next_update(load_crl(crl_data, files["crl"])) if crl_data is not None else None
+def _row(role, directory, cert, updates, now):
+    """A CA of the report: subject, end, and the next update of its CRL (from updates, None without one)."""
+    next_update = updates.get(cert.subject)
     return {"role": role, "dir": directory, "subject": cert.subject.rfc4514_string(),
             "not_after": not_after(cert).isoformat(), "days_left": days_left(not_after(cert), now),
             "crl_next_update": next_update.isoformat() if next_update else None,
             "crl_days_left": days_left(next_update, now) if next_update else None}
+
+
+def _ca(role, directory, read, now):
+    """One client CA with its CRL; None when the directory has no CA."""
+    files = ca_files(directory)
+    data = read(files["certificate"])
+    if data is None:
+        return None
+    return _row(role, directory, load_certificate(data, files["certificate"]), next_updates(read(files["crl"]), files["crl"]),
+                now)
 
 
 def _chain(role, directory, read, now):
@@ -35,13 +39,8 @@ def _chain(role, directory, read, now):
     chain = read(files["chain"])
     if chain is None:
         return []
-    crls = read(files["chain_crls"])
-    updates = {crl.issuer: crl_next_update(crl) for crl in (load_crls(crls, files["chain_crls"]) if crls else [])}
-    return [{"role": f"{role} chain", "dir": directory, "subject": cert.subject.rfc4514_string(),
-             "not_after": not_after(cert).isoformat(), "days_left": days_left(not_after(cert), now),
-             "crl_next_update": updates[cert.subject].isoformat() if cert.subject in updates else None,
-             "crl_days_left": days_left(updates[cert.subject], now) if cert.subject in updates else None}
-            for cert in load_certificates(chain, files["chain"])]
+    updates = next_updates(read(files["chain_crls"]), files["chain_crls"])
+    return [_row(f"{role} chain", directory, cert, updates, now) for cert in load_certificates(chain, files["chain"])]
 
 
 def report(pki_dir, within_days, read, listdir, now, crl_within_days=3):

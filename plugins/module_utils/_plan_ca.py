@@ -7,7 +7,7 @@ from ansible_collections.mtls.nginx.plugins.module_utils._keys import (
     dump_private_key, generate_key, key_errors, key_spec_mismatch, load_private_key, public_key_der)
 from ansible_collections.mtls.nginx.plugins.module_utils._plan import KEY_MODE, Plan, _describe_or_none, _fail_on, cert_mode
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import (
-    build_name, ca_renewal_reason, describe, dump_certificate, issue_ca_certificate, load_certificate, may_sign_cas,
+    build_name, ca_problems, ca_renewal_reason, describe, dump_certificate, issue_ca_certificate, load_certificate,
     name_constraints, subject_errors, validity_errors)
 
 
@@ -101,9 +101,9 @@ def _issuer(p, cert_data):
                        " root's certificate, which stays on the control node (only the root's key may go offline):"
                        " restore it from your backup")
     issuer = load_certificate(cert_data, path)
-    if not may_sign_cas(issuer):
-        raise PkiError(f"issuer_certificate_path: {path} ({issuer.subject.rfc4514_string()}) may not sign CAs"
-                       " (it needs basicConstraints CA:TRUE with no path length or one of at least 1)")
+    problems = ca_problems(issuer, 1)
+    if problems:
+        raise PkiError(f"issuer_certificate_path: {path} may not sign CAs: {'; '.join(problems)}")
     return issuer
 
 

@@ -73,8 +73,7 @@ def client_cas(pki_dir, stage, reissue="on_renewal", pending=(), two_tiers=False
     it: ca/ holds mtls_ca, or mtls_ca_next once retired (until mtls_ca takes its values and the
     stage goes back to none); ca-next/ holds mtls_ca_next. pending: the renames ca_rollover only
     predicted (check mode): each path is where its files are until they are done. two_tiers: a
-    root in root/ (mtls_root_ca) signs them, and servers trust it too ("root"; chain_depth, the
-    ssl_verify_depth a client's chain needs, is then 2).
+    root in root/ (mtls_root_ca) signs them, and servers trust it too ("root").
     """
     paths = pki_paths(pki_dir)
 
@@ -90,7 +89,6 @@ def client_cas(pki_dir, stage, reissue="on_renewal", pending=(), two_tiers=False
         "other": (current if stage == "migrate" else upcoming) if both else None,
         "keep_issuer": current["certificate"] if stage == "migrate" and reissue == "on_renewal" else None,
         "root": {**ca_files(paths["root_dir"]), "settings": "mtls_root_ca"} if two_tiers else None,
-        "chain_depth": 2 if two_tiers else 1,
     }
 
 

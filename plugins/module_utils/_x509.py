@@ -353,15 +353,6 @@ def build_chain(cert, candidates):
     return chain
 
 
-def may_sign_cas(cert):
-    """Whether cert is a CA that may sign other CAs: basicConstraints CA:TRUE, path length absent or >= 1."""
-    try:
-        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        return False
-    return constraints.ca and constraints.path_length != 0
-
-
 def signed_by(cert, issuer):
     """Whether issuer's name and key signed cert."""
     try:

@@ -95,6 +95,8 @@ def test_client_cas_name_the_archived_cas_a_host_may_stop_trusting(tmp_path):
     from ansible_collections.mtls.nginx.plugins.filter.pki import client_cas
     from ansible_collections.mtls.nginx.plugins.module_utils import _keys, _trust, _x509
     assert client_cas(str(tmp_path))["retired"] == [] and client_cas(str(tmp_path))["archived_ledgers"] == []
+    assert client_cas(str(tmp_path))["trust"]["chain_depth"] == 1  # the client's CA only
+    assert client_cas(str(tmp_path), two_tiers=True)["trust"]["chain_depth"] == 2  # and the root above it
     retired = tmp_path / "archive" / "20261129T000000Z-retired"
     retired.mkdir(parents=True)
     now = datetime.datetime.now(datetime.timezone.utc)
