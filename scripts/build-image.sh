@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Build the Molecule/demo target image (Debian minbase + python3 + ca-certificates, no nginx)
-# with debootstrap and `docker import`: no registry is needed. Skipped when the image exists.
-# Usage: scripts/build-image.sh [suite]   (default: bookworm)
+# Build a Debian minbase image with debootstrap and `docker import`: no registry is needed.
+# Skipped when the image exists. Kinds:
+#   target   the Molecule/demo target (python3, ca-certificates; no nginx): mtls-nginx-target:<suite>
+#   ssh      the same with an SSH server, a host as AWX reaches it (make test-ee): mtls-nginx-target:<suite>-ssh
+#   ee-base  the execution environment's base (python3, pip, an SSH client): mtls-ee-base:<suite>
+# Usage: scripts/build-image.sh [suite [kind]]   (default: bookworm target)
 set -euo pipefail
 
 suite=${1:-bookworm}
-image=${MTLS_TARGET_IMAGE:-mtls-nginx-target:$suite}
+kind=${2:-target}
+case "$kind" in
+  target) packages=python3,ca-certificates; default_image=mtls-nginx-target:$suite ;;
+  ssh) packages=python3,ca-certificates,openssh-server; default_image=mtls-nginx-target:$suite-ssh ;;
+  ee-base) packages=python3,python3-pip,ca-certificates,openssh-client; default_image=mtls-ee-base:$suite ;;
+  *) echo "build-image: unknown kind $kind (target, ssh or ee-base)" >&2; exit 2 ;;
+esac
+image=$default_image
+[ "$kind" = target ] && image=${MTLS_TARGET_IMAGE:-$default_image}
 
 if docker image inspect "$image" >/dev/null 2>&1; then
   echo "build-image: $image exists, nothing to do"
@@ -40,7 +51,7 @@ fi
 rootfs=$(mktemp -d /tmp/mtls-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
 echo "build-image: debootstrap $suite from $mirror"
-debootstrap --variant=minbase --include=python3,ca-certificates "$suite" "$rootfs" "$mirror" \
+debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror" \
   >"$rootfs.log" 2>&1 || { tail -n 30 "$rootfs.log" >&2; exit 1; }
 rm -f "$rootfs.log"
 # Keep the image small and its apt lists fresh enough for the role's install step.

@@ -2,7 +2,8 @@
 # `make demo` / `make demo-down`: nginx with mTLS in a local container, configured by site.yml.
 # `scripts/demo.sh check` (make demo-check, part of make test): the demo from scratch, twice,
 # asserting the second run changes nothing and what curl gets with and without a certificate;
-# `scripts/demo.sh two-tiers` (make kit-check-two-tiers): the same after moving it to two tiers.
+# `scripts/demo.sh two-tiers` (make kit-check-two-tiers): the same after moving its PKI to two
+# tiers, served by a new container (MTLS_TARGET_IMAGE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,7 @@ case "${1:-up}" in
     ;;
   up) ;;
   check|two-tiers)
-    # check: the demo from scratch. two-tiers: the running demo's PKI moved to two tiers (a root in
+    # check: the demo from scratch. two-tiers: the demo's PKI moved to two tiers (a root in
     # examples/pki/root signs its client CA, tests/kit/two-tiers.yml), as an inventory edit would.
     fail() { echo "demo $1: $2" >&2; exit 1; }
     extra=()
@@ -31,6 +32,8 @@ case "${1:-up}" in
       "$0" down >/dev/null
       rm -rf "$pki"
     else
+      # a new host from $MTLS_TARGET_IMAGE (make kit-check-two-tiers: Debian 13) for the same PKI
+      "$0" down >/dev/null
       extra=(-e @tests/kit/two-tiers.yml)
       alice_before=$(sha256sum "$pki/clients/alice/alice.crt")
     fi

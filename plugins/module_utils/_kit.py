@@ -122,6 +122,7 @@ def readme_facts(name, cert, ca_cert, files, trust=None, server_url=None, own_ke
         "not_before": not_before(cert).strftime("%Y-%m-%d %H:%M UTC"),
         "not_after": not_after(cert).strftime("%Y-%m-%d %H:%M UTC"),
         "issuer": ca_cert.subject.rfc4514_string(),
+        "chained": ca_cert.issuer != ca_cert.subject,  # the bundles carry the issuing CA (bundles in _plan_clients)
         "server_url": server_url or "",
         "files": {key: files[key] for key in ("path", "compat_path", "mobileconfig_path", "certificate_path")},
         "trust_fingerprint": fingerprint(trust) if trust is not None else "",
@@ -151,7 +152,10 @@ def readme_html(facts):
         *_certificate_table(f),
         "<p>Before you import, check that the fingerprint your system shows is the one above.</p>",
         "<h2>Files</h2><ul>",
-        f"<li><code>{p12}</code>: your certificate and key (AES-256), for current systems.</li>",
+        f"<li><code>{p12}</code>: your certificate and key (AES-256), for current systems."
+        + (" It also holds the authority that issued your certificate, which your system sends along with it;"
+           " there is nothing to trust in it, and a system that asks may leave it out of its trusted authorities."
+           if facts.get("chained") else "") + "</li>",
         f"<li><code>{compat}</code>: the same, in the older encryption (3DES) that macOS, iOS, Android"
         " and older Windows or Java read. Use it when a system says the password is wrong.</li>",
         f"<li><code>{profile}</code>: one-tap install on iPhone, iPad and Mac.</li>",

@@ -4,7 +4,9 @@ Setting mtls_root_ca on the one-tier PKI re-signs the client CA under a new root
 every user keeps working, servers trust the root and check its CRL (verify depth 2). A client
 CA under the same root that this PKI did not make gets 495. With the root's key taken away, runs
 that need no root signature change nothing; one that needs it (a new issuing CA) fails, naming
-the file, and changes nothing on the servers.
+the file, and changes nothing on the servers. Then, the key back, the issuing CA rolls over under
+the same root: the same stages, the root stays, and the old issuing CA's certificates get 495 once
+it is retired, even sent with their chain to the root.
 """
 import json
 import os
@@ -14,7 +16,7 @@ import pytest
 from conftest import shared
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from test_rollover import NEXT_CA, metrics, on_host, pem_count, playbook, unchanged
+from test_rollover import NEXT_CA, keep, metrics, on_host, pem_count, playbook, unchanged
 
 ROOT_CA = {"common_name": "mtls.nginx Molecule Root CA", "organization": "mtls.nginx tests", "country": "NL",
            "passphrase": "molecule-root-passphrase"}
@@ -32,7 +34,7 @@ def two_tiers(inventory, port, scratch):
     base = {"mtls_clients": users, "mtls_ca": NEXT_CA, "mtls_ca_rollover": "none", "mtls_root_ca": ROOT_CA}
     alice = tuple(shutil.copy(source, os.path.join(scratch, f"alice-one-tier{os.path.splitext(source)[1]}"))
                   for source in shared.client_files(shared.PKI_DIR, "alice"))
-    seen = {"moved": (shared.converge(base), shared.converge(base))}
+    seen = {"base": base, "moved": (shared.converge(base), shared.converge(base))}
     seen["status"] = {"alice": shared.https_get(port, *alice).status, "none": shared.https_get(port).status}
     seen["pems"] = (pem_count("/etc/nginx/mtls/ca.crt"), pem_count("/etc/nginx/mtls/crl.pem"))
     seen["site"] = on_host("cat", "/etc/nginx/conf.d/mtls-nginx.conf")
@@ -104,3 +106,44 @@ def test_the_report_covers_the_root_and_its_crl(two_tiers):
     succeeded, output = two_tiers["report"]
     assert succeeded, output[-3000:]
     assert "CN=mtls.nginx Molecule Root CA" in output and "root" in output
+
+
+THIRD_CA = {**NEXT_CA, "common_name": "mtls.nginx Molecule CA 3", "passphrase": "molecule-third-ca-passphrase"}
+
+
+@pytest.fixture(scope="module")
+def under_the_root(two_tiers, port, scratch):
+    """The issuing CA rolled over under the same root: prepare, migrate (every user at once), retire, none."""
+    base = {**two_tiers["base"], "mtls_ca_next": THIRD_CA}
+    old = keep(scratch, "alice", "alice-ca2")
+    with open(old[0], "ab") as chain, open(os.path.join(shared.PKI_DIR, "ca", "ca.crt"), "rb") as issuing:
+        chain.write(issuing.read())  # what her .p12 sends: her certificate and its issuing CA
+    seen, new = {}, None
+    for stage in ("prepare", "migrate", "retire"):
+        seen[stage] = (shared.converge({**base, "mtls_ca_rollover": stage, "mtls_ca_rollover_reissue": "all"}),
+                       shared.converge({**base, "mtls_ca_rollover": stage, "mtls_ca_rollover_reissue": "all"}))
+        seen[f"{stage}_pems"] = (pem_count("/etc/nginx/mtls/ca.crt"), pem_count("/etc/nginx/mtls/crl.pem"))
+        if stage == "migrate":
+            new = keep(scratch, "alice", "alice-ca3")
+        seen[f"{stage}_status"] = {"old": shared.https_get(port, *old).status,
+                                   "new": shared.https_get(port, *new).status if new else None}
+    with open(os.path.join(shared.PKI_DIR, "ca", "ca.crt"), "rb") as handle:
+        seen["issuing"] = x509.load_pem_x509_certificate(handle.read())
+    seen["none"] = shared.converge({**base, "mtls_ca": THIRD_CA, "mtls_ca_rollover": "none"})
+    return seen
+
+
+def test_the_issuing_ca_rolls_over_under_the_same_root_in_the_usual_stages(under_the_root):
+    for stage in ("prepare", "migrate", "retire"):
+        assert unchanged(under_the_root[stage][1]), (stage, under_the_root[stage][1])
+    assert unchanged(under_the_root["none"]), under_the_root["none"]
+    # the root and both issuing CAs while both issue or are held; the root and the new one after
+    assert [under_the_root[f"{stage}_pems"] for stage in ("prepare", "migrate", "retire")] == [(3, 3), (3, 3), (2, 2)]
+    assert under_the_root["issuing"].subject.rfc4514_string().startswith("CN=mtls.nginx Molecule CA 3")
+    assert under_the_root["issuing"].issuer.rfc4514_string().startswith("CN=mtls.nginx Molecule Root CA")
+
+
+def test_users_keep_working_until_retire_then_only_the_new_kit_gets_in(under_the_root):
+    assert under_the_root["prepare_status"] == {"old": 200, "new": None}
+    assert under_the_root["migrate_status"] == {"old": 200, "new": 200}
+    assert under_the_root["retire_status"] == {"old": 495, "new": 200}  # the old chain still verifies to the root

@@ -111,6 +111,17 @@ def test_a_renewal_says_until_when_the_previous_certificate_works(material, own_
     assert "renews" not in K.readme_html(K.readme_facts(*args, own_key=own_key)).decode()
 
 
+def test_readme_says_a_bundle_carries_the_issuing_ca_only_under_a_root(material):
+    cert, ca, server_ca = material
+    root_key, issuing_key = generate_key("ec"), generate_key("ec")
+    root = X.issue_ca_certificate(root_key, X.build_name("Test Root CA"), 100, path_length=1)
+    issuing = X.issue_ca_certificate(issuing_key, X.build_name("Test Issuing CA"), 50, issuer=(root, root_key))
+    under_root = X.issue_client_certificate((issuing, issuing_key), generate_key("ec").public_key(), X.build_name("alice"), 10)
+    sentence = "It also holds the authority that issued your certificate"
+    assert sentence in K.readme_html(K.readme_facts("alice", under_root, issuing, FILES, server_ca)).decode()
+    assert sentence not in K.readme_html(K.readme_facts("alice", cert, ca, FILES, server_ca)).decode()
+
+
 def test_readme_without_a_private_server_ca_mentions_no_ca_file(material):
     cert, ca, _server_ca = material
     page = K.readme_html(K.readme_facts("alice", cert, ca, FILES, None, "https://www.example.org/")).decode()
