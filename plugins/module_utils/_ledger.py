@@ -13,6 +13,7 @@ import datetime
 import fcntl
 import json
 import os
+import re
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 
@@ -251,16 +252,60 @@ def revoked(ledger, now):
     return [entry for entry in ledger["certificates"] if entry["status"] == "revoked" and not _expired(entry, now)]
 
 
+# File systems on which flock(2) does not hold between machines (NFS turns it into a byte-range
+# lock that a directory opened read-only cannot take, or keeps it local with local_lock; CIFS/SMB,
+# 9p and sshfs keep it local): two jobs on two nodes would both write the ledger.
+UNSHARED_LOCKS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs")
+
+
+def _unescape(field):
+    """A mountinfo field: space, tab, newline and backslash come as octal escapes (\\040)."""
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field)
+
+
+def lock_problem(directory, mountinfo):
+    """Why the ledger's lock would not keep two runs apart in directory (an absolute, real path),
+    from /proc/self/mountinfo's text; None when it does."""
+    best = None
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if "-" not in fields or len(fields) < 5:
+            continue
+        mount_point, after = _unescape(fields[4]), fields[fields.index("-") + 1:]
+        inside = directory == mount_point or directory.startswith(mount_point.rstrip("/") + "/")
+        if inside and after and (best is None or len(mount_point) >= len(best[0])):
+            best = (mount_point, after[0], after[1] if len(after) > 1 else "")
+    if best is None or best[1] not in UNSHARED_LOCKS:
+        return None
+    mount_point, fstype, source = best
+    return (f"{directory} is on {fstype} ({source} at {mount_point}), where the ledger's lock does not keep two runs"
+            " on two machines apart: both could issue a certificate to one user or reuse a serial. Put mtls_pki_dir"
+            " on a local disk, or a volume that one node mounts at a time (ReadWriteOnce), and back it up"
+            " (README, \"Running from AWX / AAP and CI\")")
+
+
+def _mountinfo():
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""  # not Linux: nothing to tell
+
+
 @contextlib.contextmanager
 def locked(path):
     """Hold an exclusive lock for the duration (blocks while another run holds it).
 
     The lock is taken on the ledger's directory: no lock file to create, so a run that fails
-    its checks leaves the directory exactly as it was.
+    its checks leaves the directory exactly as it was. A directory on a file system where the lock
+    does not hold between machines is refused (lock_problem).
     """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise LedgerError(f"ledger_path: directory {directory} does not exist")
+    problem = lock_problem(os.path.realpath(directory), _mountinfo())
+    if problem:
+        raise LedgerError(f"ledger_path: {problem}")
     fd = os.open(directory, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -265,3 +265,35 @@ def test_crl_days_left(ca):
     pem = C.dump_crl(C.build_crl(cert, key, [], 1, 30, NOW))
     assert C.crl_days_left(pem, NOW + 10 * DAY) == pytest.approx(20)
     assert C.crl_days_left(pem, NOW + 31 * DAY) < 0
+
+
+MOUNTINFO = "\n".join([
+    "22 1 0:21 / / rw,relatime - overlay overlay rw,lowerdir=/l",
+    "40 22 0:50 / /srv/pki rw,relatime - nfs4 fs.example.com:/export/pki rw,vers=4.2",
+    "41 22 0:51 / /srv/pki/local rw,relatime - ext4 /dev/vdb rw",
+    "42 22 0:52 / /mnt/my\\040share rw - cifs //files/share rw",
+    "43 22 0:53 / /var/lib/docker/volumes/pki/_data rw - ext4 /dev/vda1 rw",
+    "44 22 0:54 / /backup rw - fuse.sshfs user@host:/backup rw",
+])
+
+
+@pytest.mark.parametrize("directory, fstype", [
+    ("/srv/pki", "nfs4"),
+    ("/srv/pki/ca", "nfs4"),
+    ("/srv/pki/local/ca", None),  # a local disk mounted below the share: its own mount decides
+    ("/srv/pkix/ca", None),  # a sibling of the mount point, not inside it
+    ("/mnt/my share/ca", "cifs"),
+    ("/var/lib/docker/volumes/pki/_data/ca", None),
+    ("/backup/pki", "fuse.sshfs"),
+    ("/home/ops/pki/ca", None),
+])
+def test_a_ledger_on_a_file_system_whose_locks_stay_local_is_refused(directory, fstype):
+    problem = L.lock_problem(directory, MOUNTINFO)
+    assert (problem is None) if fstype is None else (f"{directory} is on {fstype} (" in problem and "local disk" in problem)
+
+
+def test_the_lock_refuses_a_network_file_system_before_taking_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(L, "_mountinfo", lambda: f"50 1 0:60 / {tmp_path} rw - nfs server:/pki rw")
+    with pytest.raises(L.LedgerError, match=r"^ledger_path: .* is on nfs \(server:/pki at "):
+        with L.locked(str(tmp_path / "ledger.json")):
+            pass
