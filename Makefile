@@ -13,7 +13,7 @@ IMAGE := mtls-nginx-target:bookworm
 N ?= 200
 BENCH_VENV := .venv-bench
 
-.PHONY: deps venv link lint unit image image-bookworm molecule test demo demo-down demo-check kit-check kit-check-two-tiers bench bench-site bench-compare bench-serve clean
+.PHONY: deps venv link lint unit image image-bookworm molecule test ee test-ee demo demo-down demo-check kit-check kit-check-two-tiers bench bench-site bench-compare bench-serve bench-ee clean
 
 # Debian packages make test needs (Docker, debootstrap, NSS tools, Java, Chromium, shellcheck).
 deps:
@@ -82,6 +82,17 @@ kit-check-two-tiers: venv image
 
 test: deps lint unit molecule demo-check kit-check kit-check-two-tiers
 
+# The execution environment (ee/execution-environment.yml) built with ansible-builder, then jobs run
+# in it by ansible-runner as AWX runs them, against a host reached by SSH (tests/ee). Not in `make
+# test` (40 minutes); .ci/run runs it after. README, "Running from AWX / AAP and CI".
+ee: venv
+	scripts/docker-engine.sh
+	scripts/ee.sh
+
+test-ee: ee
+	scripts/build-image.sh bookworm ssh
+	pytest -q -p no:cacheprovider tests/ee
+
 demo: venv image-bookworm
 	scripts/demo.sh up
 
@@ -108,6 +119,12 @@ bench-compare: demo
 	$(if $(BASE),,$(error give the revision to compare with: make bench-compare BASE=<revision>))
 	$(PY) bench/compare_revisions.py --base $(BASE) --users $(N)
 
+# A no-change job inside the execution environment (ansible-runner, a fresh container) next to the
+# same run here.
+bench-ee: ee
+	scripts/build-image.sh bookworm ssh
+	$(PY) bench/ee_rerun.py
+
 # How fast the demo serves: full, resumed and verification-off handshakes, keep-alive requests.
 bench-serve: demo
 	$(PY) bench/serve.py
@@ -119,4 +136,4 @@ $(BENCH_VENV)/.installed: bench/requirements.txt
 	touch $@
 
 clean: demo-down
-	rm -rf $(VENV) $(BENCH_VENV) $(SSLYZE_VENV) .collections examples/pki bench/out
+	rm -rf $(VENV) $(BENCH_VENV) $(SSLYZE_VENV) .collections examples/pki bench/out ee/build

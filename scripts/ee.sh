@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `make ee`: the execution environment image (ee/execution-environment.yml) built with ansible-builder.
+#
+# ansible-builder writes the build context and Containerfile (`ansible-builder create`); docker
+# builds it, as `ansible-builder build` would, with two additions this machine needs: the host's
+# network (containers here resolve no names) and the Python packages served from a local index
+# (pip on this machine reaches PyPI through its own configuration, which a container does not
+# share). The index is a build argument only: the image's pip still points at PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+image=${MTLS_EE_IMAGE:-mtls-nginx-ee:latest}
+build=ee/build
+python=${PYTHON:-.venv/bin/python}
+
+scripts/build-image.sh bookworm ee-base
+
+rm -rf "$build"
+mkdir -p "$build/index"
+.venv/bin/ansible-galaxy collection build --force --output-path "$build" . >/dev/null
+mv "$build"/mtls-nginx-*.tar.gz "$build/mtls-nginx.tar.gz"
+
+# Every wheel the image's pip steps ask for (the base: ansible-core and ansible-runner; the
+# builder: bindep and what introspection finds; the final stage: dumb-init), as one PEP 503 index.
+"$python" -m pip wheel --quiet --wheel-dir "$build/wheels" \
+  'ansible-core>=2.17,<2.20' 'ansible-runner>=2.4,<3' -r meta/ee-requirements.txt \
+  bindep pyyaml requirements-parser 'dumb-init==1.2.5' setuptools wheel pip
+"$python" - "$build/wheels" "$build/index" <<'PY'
+import html, os, re, sys
+wheels, index = sys.argv[1:]
+projects = {}
+for name in sorted(os.listdir(wheels)):
+    project = re.sub(r"[-_.]+", "-", name.split("-")[0]).lower()
+    projects.setdefault(project, []).append(name)
+for project, files in projects.items():
+    os.makedirs(os.path.join(index, project))
+    links = "".join(f'<a href="../../wheels/{html.escape(f)}">{html.escape(f)}</a>\n' for f in files)
+    with open(os.path.join(index, project, "index.html"), "w") as page:
+        page.write(f"<!DOCTYPE html><html><body>\n{links}</body></html>\n")
+PY
+
+port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$python" -m http.server --bind 127.0.0.1 --directory "$build" "$port" >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  curl -sf "http://127.0.0.1:$port/index/" >/dev/null && break
+  sleep 0.1
+done
+
+.venv/bin/ansible-builder create --file ee/execution-environment.yml --context "$build/context" \
+  --output-filename Dockerfile >/dev/null
+start=$(date +%s)
+docker build --network host --build-arg "PIP_INDEX_URL=http://127.0.0.1:$port/index/" \
+  --tag "$image" "$build/context" > "$build/docker-build.log" 2>&1 \
+  || { tail -n 40 "$build/docker-build.log" >&2; exit 1; }
+size=$(docker image inspect -f '{{.Size}}' "$image")
+echo "ee: built $image in $(( $(date +%s) - start ))s, $(( size / 1000000 )) MB"

@@ -1,0 +1,166 @@
+"""Jobs of the execution environment (make ee) run by ansible-runner in fresh containers, as AWX runs them.
+
+A host with an SSH server (scripts/build-image.sh bookworm ssh) stands for a managed nginx server;
+each job is `ansible-runner run` in its own container of the EE image, with a private data
+directory (project, inventory, env/ssh_key and env/extravars, as AWX writes them) and the PKI on a
+Docker volume. Host network: the host's sshd and nginx listen on 127.0.0.1.
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+IMAGE = os.environ.get("MTLS_EE_IMAGE", "mtls-nginx-ee:latest")
+HOST_IMAGE = "mtls-nginx-target:bookworm-ssh"
+HOST = "mtls-ee-host"
+SSH_PORT, HTTPS_PORT = 18022, 18443
+JOB_UID = 1000  # the image's user, as in AWX's EEs
+SECRETS = {"mtls_ca": {"common_name": "mtls.nginx EE Client CA", "organization": "mtls.nginx tests", "country": "NL",
+                       "passphrase": "ee-ca-passphrase"},
+           "mtls_server_ca_passphrase": "ee-server-ca-passphrase"}
+
+
+def docker(*args, check=True):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
+
+
+def user(name, **changes):
+    return {"name": name, "p12_passphrase": f"{name}-ee-passphrase", **changes}
+
+
+def ready(port, deadline=60):
+    """Wait until something answers on 127.0.0.1:port with an SSH banner."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as connection:
+                if connection.recv(64).startswith(b"SSH-"):
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"no SSH server on 127.0.0.1:{port} after {deadline}s")
+
+
+@pytest.fixture(scope="session")
+def managed_host(tmp_path_factory):
+    """The managed host: sshd on 127.0.0.1:SSH_PORT, root logs in with a key the test made."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    docker("rm", "-f", HOST, check=False)
+    docker("run", "-d", "--name", HOST, "--network", "host", HOST_IMAGE, "sleep", "infinity")
+    docker("exec", HOST, "sh", "-c", "ssh-keygen -A >/dev/null && mkdir -p /run/sshd /root/.ssh"
+           f" && echo '{public}' > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys"
+           f" && /usr/sbin/sshd -p {SSH_PORT} -o ListenAddress=127.0.0.1 -o PasswordAuthentication=no")
+    ready(SSH_PORT)
+    host_key = docker("exec", HOST, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[:2]
+    yield {"ssh_key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                        serialization.NoEncryption()),
+           "known_hosts": f"[127.0.0.1]:{SSH_PORT} {' '.join(host_key)}\n"}
+    docker("rm", "-f", HOST, check=False)
+
+
+class Volume:
+    """A Docker volume for mtls_pki_dir, owned by the job's user (a pod's fsGroup does that in AWX)."""
+
+    def __init__(self, name):
+        self.name = name
+        docker("volume", "rm", "-f", name, check=False)
+        docker("volume", "create", name)
+        docker("run", "--rm", "--user", "0", "-v", f"{name}:/pki", "--entrypoint", "chown", IMAGE, f"{JOB_UID}:0", "/pki")
+        self.path = docker("volume", "inspect", "-f", "{{.Mountpoint}}", name).stdout.strip()
+
+    def remove(self):
+        docker("volume", "rm", "-f", self.name, check=False)
+
+
+@pytest.fixture(scope="session")
+def volumes():
+    made = []
+
+    def make(name):
+        made.append(Volume(name))
+        return made[-1]
+    yield make
+    for volume in made:
+        volume.remove()
+
+
+class Job:
+    """One ansible-runner job in a fresh container: site.yml of the collection, for these users."""
+
+    def __init__(self, name, host, volume, clients):
+        self.name, self.volume = name, volume
+        self.data = tempfile.mkdtemp(prefix=f"mtls-ee-{name}-")
+        inventory = {"all": {
+            "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
+            "children": {"nginx_mtls_servers": {"hosts": {"ee-host": {
+                "ansible_host": "127.0.0.1", "ansible_port": SSH_PORT, "ansible_user": "root",
+                "ansible_python_interpreter": "/usr/bin/python3",
+                "ansible_ssh_common_args": "-o UserKnownHostsFile=/runner/known_hosts -o StrictHostKeyChecking=yes"}}}},
+            "vars": {"mtls_pki_dir": "/pki", "mtls_clients": clients, "mtls_server_name": "localhost",
+                     "mtls_server_dns_names": ["localhost"], "mtls_server_ip_addresses": ["127.0.0.1"],
+                     "mtls_listen_address": "127.0.0.1", "mtls_listen_port": HTTPS_PORT}}}
+        files = {"project/site.yml": "---\n- name: The collection's playbook\n  ansible.builtin.import_playbook: mtls.nginx.site\n",
+                 "inventory/hosts.yml": yaml.safe_dump(inventory),
+                 "env/extravars": json.dumps(SECRETS),  # what a vault or AWX credential injects
+                 "env/envvars": json.dumps({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}),
+                 "env/ssh_key": host["ssh_key"].decode(),  # an AWX machine credential
+                 "known_hosts": host["known_hosts"]}
+        for relative, content in files.items():
+            path = os.path.join(self.data, relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(content)
+        os.chmod(os.path.join(self.data, "env", "ssh_key"), 0o600)
+        subprocess.run(["chown", "-R", f"{JOB_UID}:0", self.data], check=True)
+
+    def start(self):
+        docker("rm", "-f", self.name, check=False)
+        self.process = subprocess.Popen(
+            ["docker", "run", "--rm", "--name", self.name, "--network", "host", "-v", f"{self.volume.name}:/pki",
+             "-v", f"{self.data}:/runner", IMAGE, "ansible-runner", "run", "/runner", "-p", "site.yml"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return self
+
+    def wait(self):
+        output = self.process.communicate(timeout=900)[0]
+        self.output = re.sub(r"\x1b\[[0-9;]*m", "", output)
+        self.succeeded = self.process.returncode == 0
+        self.recap = {match.group(1): int(match.group(2))
+                      for match in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", self.output, re.M)}
+        shutil.rmtree(self.data, ignore_errors=True)
+        return self
+
+
+def run_job(name, host, volume, clients):
+    return Job(name, host, volume, clients).start().wait()
+
+
+def https_status(pki, name=None):
+    """The HTTP status the host's nginx answers, with name's certificate from the PKI (or none)."""
+    context = ssl.create_default_context(cafile=os.path.join(pki, "server", "ca.crt"))
+    if name:
+        base = os.path.join(pki, "clients", name, name)
+        context.load_cert_chain(f"{base}.crt", f"{base}.key")
+    connection = http.client.HTTPSConnection("localhost", HTTPS_PORT, context=context, timeout=10)
+    try:
+        connection.request("GET", "/")
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def host_files():
+    return docker("exec", HOST, "sha256sum", "/etc/nginx/mtls/ca.crt", "/etc/nginx/mtls/crl.pem",
+                  "/etc/nginx/conf.d/mtls-nginx.conf").stdout
