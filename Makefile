@@ -71,10 +71,12 @@ kit-check: venv
 	pytest -q -p no:cacheprovider tests/kit
 
 # The demo's PKI moved to two tiers (a root signs its client CA, as mtls_root_ca does to a running
-# PKI) and served from a Debian 13 host, checked as demo-check does, then every kit through the same
-# clients again; then the demo is removed (its inventory names no root: `make demo` starts a
-# one-tier demo afresh).
+# PKI), served from a new Debian 12 host and then a Debian 13 one, each checked as demo-check does,
+# then every kit through the same clients again; then the demo is removed (its inventory names no
+# root: `make demo` starts a one-tier demo afresh).
 kit-check-two-tiers: venv image
+	scripts/demo.sh two-tiers
+	pytest -q -p no:cacheprovider tests/kit
 	MTLS_TARGET_IMAGE=mtls-nginx-target:trixie scripts/demo.sh two-tiers
 	pytest -q -p no:cacheprovider tests/kit
 	scripts/demo.sh down

@@ -21,10 +21,15 @@ mkdir -p "$build/index"
 mv "$build"/mtls-nginx-*.tar.gz "$build/mtls-nginx.tar.gz"
 
 # Every wheel the image's pip steps ask for (the base: ansible-core and ansible-runner; the
-# builder: bindep and what introspection finds; the final stage: dumb-init), as one PEP 503 index.
-"$python" -m pip wheel --quiet --wheel-dir "$build/wheels" \
+# builder: bindep and what introspection finds; the final stage: dumb-init), for the base's
+# Python 3.11 and glibc 2.36 whatever Python runs this, as one PEP 503 index.
+platforms=(--platform any)
+for glibc in 17 28 34 36; do platforms+=(--platform "manylinux_2_${glibc}_$(uname -m)"); done
+"$python" -m pip download --quiet --dest "$build/wheels" --only-binary=:all: --python-version 3.11 \
+  --implementation cp --abi cp311 --abi abi3 --abi none "${platforms[@]}" \
   'ansible-core>=2.17,<2.20' 'ansible-runner>=2.4,<3' -r meta/ee-requirements.txt \
-  bindep pyyaml requirements-parser 'dumb-init==1.2.5' setuptools wheel pip
+  bindep pyyaml requirements-parser 'dumb-init==1.2.5' setuptools wheel pip >"$build/pip.log" 2>&1 \
+  || { tail -n 30 "$build/pip.log" >&2; exit 1; }
 "$python" - "$build/wheels" "$build/index" <<'PY'
 import html, os, re, sys
 wheels, index = sys.argv[1:]

@@ -107,6 +107,13 @@ def kit_zip(members):
     return buffer.getvalue()
 
 
+def bundle_chain(issuer):
+    """The CA certificates a user's bundle carries: none for a self-signed CA (nginx has it, and a
+    device could file it as a trusted root); an issuing CA under a root, as the chain certificate
+    clients send."""
+    return [] if issuer.issuer == issuer.subject else [issuer]
+
+
 def readme_facts(name, cert, ca_cert, files, trust=None, server_url=None, own_key=False, previous_until=None):
     """What README.html shows, as plain values (readme_html escapes them).
 
@@ -122,7 +129,7 @@ def readme_facts(name, cert, ca_cert, files, trust=None, server_url=None, own_ke
         "not_before": not_before(cert).strftime("%Y-%m-%d %H:%M UTC"),
         "not_after": not_after(cert).strftime("%Y-%m-%d %H:%M UTC"),
         "issuer": ca_cert.subject.rfc4514_string(),
-        "chained": ca_cert.issuer != ca_cert.subject,  # the bundles carry the issuing CA (bundles in _plan_clients)
+        "chained": bool(bundle_chain(ca_cert)),
         "server_url": server_url or "",
         "files": {key: files[key] for key in ("path", "compat_path", "mobileconfig_path", "certificate_path")},
         "trust_fingerprint": fingerprint(trust) if trust is not None else "",

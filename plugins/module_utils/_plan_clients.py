@@ -92,9 +92,7 @@ def plan_clients(p, ca, read, check_mode=False, now=None, ledger=None, trust=Non
             continue
         cert_data, cert, issuer = _certificate_after(cert_plan, files, cert_data, ca, keep_issuer)
         key = cert_plan.key
-        # A self-signed CA stays out of a user's bundle (nginx has it, and a device could file it as a
-        # trusted root); an issuing CA under a root goes in as the chain certificate clients send.
-        chain = [] if issuer.issuer == issuer.subject else [issuer]
+        chain = _kit.bundle_chain(issuer)
         bundles = {}
         for option, encryption in (("path", p["encryption"]), ("compat_path", "compatible")):
             bp = {"path": files[option], "passphrase": passphrase, "encryption": encryption, "friendly_name": None}
