@@ -82,11 +82,11 @@ kit-check-two-tiers: venv image
 	scripts/demo.sh down
 	rm -rf examples/pki
 
-test: deps lint unit molecule demo-check kit-check kit-check-two-tiers
+test: deps lint unit molecule demo-check kit-check kit-check-two-tiers test-ee
 
 # The execution environment (ee/execution-environment.yml) built with ansible-builder, then jobs run
-# in it by ansible-runner as AWX runs them, against a host reached by SSH (tests/ee). Not in `make
-# test` (40 minutes); .ci/run runs it after. README, "Running from AWX / AAP and CI".
+# in it by ansible-runner as AWX runs them, against a host reached by SSH (tests/ee). README,
+# "Running from AWX / AAP and CI".
 ee: venv
 	scripts/docker-engine.sh
 	scripts/ee.sh
