@@ -120,9 +120,8 @@ class Job:
         for relative, content in files.items():
             path = os.path.join(self.data, relative)
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as handle:
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
                 handle.write(content)
-        os.chmod(os.path.join(self.data, "env", "ssh_key"), 0o600)
         subprocess.run(["chown", "-R", f"{JOB_UID}:0", self.data], check=True)
 
     def start(self):
