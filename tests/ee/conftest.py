@@ -97,10 +97,11 @@ def volumes():
 
 
 class Job:
-    """One ansible-runner job in a fresh container: site.yml of the collection, for these users."""
+    """One ansible-runner job in a fresh container: a playbook of the collection (site, or the daily
+    refresh_crl a schedule runs), for these users."""
 
-    def __init__(self, name, host, volume, clients):
-        self.name, self.volume = name, volume
+    def __init__(self, name, host, volume, clients, playbook="site", extra=None):
+        self.name, self.volume, self.playbook = name, volume, playbook
         self.data = tempfile.mkdtemp(prefix=f"mtls-ee-{name}-")
         inventory = {"all": {
             "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
@@ -111,9 +112,10 @@ class Job:
             "vars": {"mtls_pki_dir": "/pki", "mtls_clients": clients, "mtls_server_name": "localhost",
                      "mtls_server_dns_names": ["localhost"], "mtls_server_ip_addresses": ["127.0.0.1"],
                      "mtls_listen_address": "127.0.0.1", "mtls_listen_port": HTTPS_PORT}}}
-        files = {"project/site.yml": "---\n- name: The collection's playbook\n  ansible.builtin.import_playbook: mtls.nginx.site\n",
+        files = {f"project/{playbook}.yml":
+                 f"---\n- name: The collection's playbook\n  ansible.builtin.import_playbook: mtls.nginx.{playbook}\n",
                  "inventory/hosts.yml": yaml.safe_dump(inventory),
-                 "env/extravars": json.dumps(SECRETS),  # what a vault or AWX credential injects
+                 "env/extravars": json.dumps({**SECRETS, **(extra or {})}),  # what a vault or AWX credential injects
                  "env/envvars": json.dumps({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}),
                  "env/ssh_key": host["ssh_key"].decode(),  # an AWX machine credential
                  "known_hosts": host["known_hosts"]}
@@ -128,7 +130,7 @@ class Job:
         docker("rm", "-f", self.name, check=False)
         self.process = subprocess.Popen(
             ["docker", "run", "--rm", "--name", self.name, "--network", "host", "-v", f"{self.volume.name}:/pki",
-             "-v", f"{self.data}:/runner", IMAGE, "ansible-runner", "run", "/runner", "-p", "site.yml"],
+             "-v", f"{self.data}:/runner", IMAGE, "ansible-runner", "run", "/runner", "-p", f"{self.playbook}.yml"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         return self
 
@@ -142,8 +144,8 @@ class Job:
         return self
 
 
-def run_job(name, host, volume, clients):
-    return Job(name, host, volume, clients).start().wait()
+def run_job(name, host, volume, clients, playbook="site", extra=None):
+    return Job(name, host, volume, clients, playbook, extra).start().wait()
 
 
 def https_status(pki, name=None):

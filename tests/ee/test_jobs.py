@@ -3,7 +3,7 @@
 One module fixture runs the jobs in order and records what each showed: a first job (496/200),
 a second in a fresh container on the same volume (nothing changes), two jobs at once on that
 volume for one inventory edit (carol and dave added, bob revoked), a rerun, and a job whose volume
-is empty (the lost-PKI guard stops it before the host changes).
+is empty (the lost-PKI guard stops it before the host changes); the daily CRL job runs there too.
 """
 import json
 import os
@@ -18,19 +18,23 @@ AFTER = [user("alice"), user("bob", state="revoked"), user("carol"), user("dave"
 
 @pytest.fixture(scope="module")
 def jobs(managed_host, volumes):
-    host = managed_host
-    pki = volumes("mtls-ee-pki")
+    host, pki = managed_host, volumes("mtls-ee-pki")
     seen = {"first": run_job("mtls-ee-job-1", host, pki, BEFORE)}
     seen["first_status"] = {name: https_status(pki.path, name) for name in (None, "alice", "bob")}
     seen["second"] = run_job("mtls-ee-job-2", host, pki, BEFORE)
     both = [Job(f"mtls-ee-job-{n}", host, pki, AFTER).start() for n in ("3a", "3b")]
     seen["parallel"] = [job.wait() for job in both]
     seen["rerun"] = run_job("mtls-ee-job-4", host, pki, AFTER)
+    # the daily CRL job, told that a 30-day CRL is due (as it is after 23 days), re-signs and deploys it
+    seen["crl_job"] = run_job("mtls-ee-job-crl", host, pki, AFTER, "refresh_crl",
+                              {"mtls_crl_refresh_before_days": 35, "mtls_crl_next_update_days": 40})
     seen["after_status"] = {name: https_status(pki.path, name) for name in ("alice", "bob", "carol", "dave")}
     with open(os.path.join(pki.path, "ca", "ledger.json"), encoding="utf-8") as handle:
         seen["ledger"] = json.load(handle)["certificates"]
     with open(os.path.join(pki.path, "ca", "crl.pem"), "rb") as handle:
-        seen["crl"] = {entry.serial_number for entry in x509.load_pem_x509_crl(handle.read())}
+        crl = x509.load_pem_x509_crl(handle.read())
+    seen["crl"] = {entry.serial_number for entry in crl}
+    seen["crl_next_update_days"] = (crl.next_update_utc - crl.last_update_utc).days
     before = host_files()
     seen["empty"] = run_job("mtls-ee-job-5", host, volumes("mtls-ee-empty"), AFTER)
     seen["empty_host_unchanged"] = host_files() == before
@@ -66,6 +70,12 @@ def test_after_the_parallel_jobs_a_rerun_changes_nothing(jobs):
     rerun = jobs["rerun"]
     assert rerun.succeeded and set(rerun.recap.values()) == {0}, rerun.output[-4000:]
     assert jobs["after_status"] == {"alice": 200, "bob": 495, "carol": 200, "dave": 200}
+
+
+def test_the_daily_crl_job_runs_in_the_ee_and_keeps_the_revocation(jobs):
+    crl_job = jobs["crl_job"]
+    assert crl_job.succeeded and crl_job.recap["localhost"] > 0 and crl_job.recap["ee-host"] > 0, crl_job.output[-4000:]
+    assert jobs["after_status"]["bob"] == 495 and jobs["crl_next_update_days"] > 39
 
 
 def test_a_job_with_an_empty_volume_is_refused_and_changes_no_host(jobs):
