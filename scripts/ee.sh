@@ -28,7 +28,8 @@ for glibc in 17 28 34 36; do platforms+=(--platform "manylinux_2_${glibc}_$(unam
 "$python" -m pip download --quiet --dest "$build/wheels" --only-binary=:all: --python-version 3.11 \
   --implementation cp --abi cp311 --abi abi3 --abi none "${platforms[@]}" \
   'ansible-core>=2.17,<2.20' 'ansible-runner>=2.4,<3' -r meta/ee-requirements.txt \
-  bindep pyyaml requirements-parser 'dumb-init==1.2.5' setuptools wheel pip >"$build/pip.log" 2>&1 \
+  'bindep>=2.11,<3' 'pyyaml>=6,<7' 'requirements-parser>=0.11,<1' 'packaging>=24,<27' 'dumb-init==1.2.5' \
+  >"$build/pip.log" 2>&1 \
   || { tail -n 30 "$build/pip.log" >&2; exit 1; }
 "$python" - "$build/wheels" "$build/index" <<'PY'
 import html, os, re, sys
