@@ -10,7 +10,6 @@ import argparse
 import os
 import re
 import runpy
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,19 +28,10 @@ USERS = [ee["user"]("alice"), ee["user"]("bob")]
 def on_this_machine(host, volume):
     """The job's inventory and secrets as files here, the PKI at the volume's path: ansible-playbook's command."""
     work = tempfile.mkdtemp(prefix="mtls-bench-ee-")
-    job = ee["Job"]("unused", host, volume, USERS)
-    with open(os.path.join(job.data, "inventory", "hosts.yml"), encoding="utf-8") as handle:
-        inventory = yaml.safe_load(handle)
-    shutil.rmtree(job.data)
     known_hosts, key = os.path.join(work, "known_hosts"), os.path.join(work, "ssh_key")
-    with open(known_hosts, "w", encoding="utf-8") as handle:
-        handle.write(host["known_hosts"])
-    with open(os.open(key, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as handle:
-        handle.write(host["ssh_key"])
-    server = inventory["all"]["children"]["nginx_mtls_servers"]["hosts"]["ee-host"]
-    server["ansible_ssh_common_args"] = f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes"
-    server["ansible_ssh_private_key_file"] = key
-    inventory["all"]["vars"].update(ee["SECRETS"], mtls_pki_dir=volume.path)
+    ee["write_files"](work, {"known_hosts": host["known_hosts"], "ssh_key": host["ssh_key"].decode()})
+    inventory = ee["inventory"](USERS, known_hosts, volume.path, key)
+    inventory["all"]["vars"].update(ee["SECRETS"])
     path = os.path.join(work, "hosts.yml")
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory, handle)

@@ -13,6 +13,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -96,6 +97,43 @@ def volumes():
         volume.remove()
 
 
+def inventory(clients, known_hosts, pki_dir="/pki", key_file=None):
+    """The job's inventory: the control node (the EE itself) and the SSH-reached host, the demo's settings."""
+    server = {"ansible_host": "127.0.0.1", "ansible_port": SSH_PORT, "ansible_user": "root",
+              "ansible_python_interpreter": "/usr/bin/python3",
+              "ansible_ssh_common_args": f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes",
+              **({"ansible_ssh_private_key_file": key_file} if key_file else {})}
+    return {"all": {
+        "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
+        "children": {"nginx_mtls_servers": {"hosts": {"ee-host": server}}},
+        "vars": {"mtls_pki_dir": pki_dir, "mtls_clients": clients, "mtls_server_name": "localhost",
+                 "mtls_server_dns_names": ["localhost"], "mtls_server_ip_addresses": ["127.0.0.1"],
+                 "mtls_listen_address": "127.0.0.1", "mtls_listen_port": HTTPS_PORT}}}
+
+
+def playbook_importing(playbook):
+    return f"---\n- name: The collection's playbook\n  ansible.builtin.import_playbook: mtls.nginx.{playbook}\n"
+
+
+def write_files(directory, files):
+    """Each file 0600 from the start (an SSH key and secrets among them)."""
+    for relative, content in files.items():
+        path = os.path.join(directory, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(content)
+
+
+class Outcome:
+    """What a run printed, whether it succeeded, and {host: changed} from its PLAY RECAP."""
+
+    def __init__(self, returncode, output):
+        self.output = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", output)
+        self.succeeded = returncode == 0
+        self.recap = {match.group(1): int(match.group(2))
+                      for match in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", self.output, re.M)}
+
+
 class Job:
     """One ansible-runner job in a fresh container: a playbook of the collection (site, or the daily
     refresh_crl a schedule runs), for these users."""
@@ -103,27 +141,13 @@ class Job:
     def __init__(self, name, host, volume, clients, playbook="site", extra=None):
         self.name, self.volume, self.playbook = name, volume, playbook
         self.data = tempfile.mkdtemp(prefix=f"mtls-ee-{name}-")
-        inventory = {"all": {
-            "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
-            "children": {"nginx_mtls_servers": {"hosts": {"ee-host": {
-                "ansible_host": "127.0.0.1", "ansible_port": SSH_PORT, "ansible_user": "root",
-                "ansible_python_interpreter": "/usr/bin/python3",
-                "ansible_ssh_common_args": "-o UserKnownHostsFile=/runner/known_hosts -o StrictHostKeyChecking=yes"}}}},
-            "vars": {"mtls_pki_dir": "/pki", "mtls_clients": clients, "mtls_server_name": "localhost",
-                     "mtls_server_dns_names": ["localhost"], "mtls_server_ip_addresses": ["127.0.0.1"],
-                     "mtls_listen_address": "127.0.0.1", "mtls_listen_port": HTTPS_PORT}}}
-        files = {f"project/{playbook}.yml":
-                 f"---\n- name: The collection's playbook\n  ansible.builtin.import_playbook: mtls.nginx.{playbook}\n",
-                 "inventory/hosts.yml": yaml.safe_dump(inventory),
-                 "env/extravars": json.dumps({**SECRETS, **(extra or {})}),  # what a vault or AWX credential injects
-                 "env/envvars": json.dumps({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}),
-                 "env/ssh_key": host["ssh_key"].decode(),  # an AWX machine credential
-                 "known_hosts": host["known_hosts"]}
-        for relative, content in files.items():
-            path = os.path.join(self.data, relative)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
-                handle.write(content)
+        write_files(self.data, {
+            f"project/{playbook}.yml": playbook_importing(playbook),
+            "inventory/hosts.yml": yaml.safe_dump(inventory(clients, "/runner/known_hosts")),
+            "env/extravars": json.dumps({**SECRETS, **(extra or {})}),  # what a vault or AWX credential injects
+            "env/envvars": json.dumps({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}),
+            "env/ssh_key": host["ssh_key"].decode(),  # an AWX machine credential
+            "known_hosts": host["known_hosts"]})
         subprocess.run(["chown", "-R", f"{JOB_UID}:0", self.data], check=True)
 
     def start(self):
@@ -136,16 +160,32 @@ class Job:
 
     def wait(self):
         output = self.process.communicate(timeout=900)[0]
-        self.output = re.sub(r"\x1b\[[0-9;]*m", "", output)
-        self.succeeded = self.process.returncode == 0
-        self.recap = {match.group(1): int(match.group(2))
-                      for match in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", self.output, re.M)}
         shutil.rmtree(self.data, ignore_errors=True)
-        return self
+        return Outcome(self.process.returncode, output)
 
 
 def run_job(name, host, volume, clients, playbook="site", extra=None):
     return Job(name, host, volume, clients, playbook, extra).start().wait()
+
+
+def navigator_run(host, volume, clients):
+    """site.yml through `ansible-navigator run` with the EE image (--eei), as a team runs it from a
+    workstation: the playbook, inventory and SSH key in one directory, the PKI volume mounted at /pki."""
+    work = tempfile.mkdtemp(prefix="mtls-ee-navigator-")
+    try:
+        write_files(work, {"site.yml": playbook_importing("site"),
+                           "hosts.yml": yaml.safe_dump(inventory(clients, f"{work}/known_hosts", key_file=f"{work}/ssh_key")),
+                           "extravars.json": json.dumps(SECRETS), "ssh_key": host["ssh_key"].decode(),
+                           "known_hosts": host["known_hosts"]})
+        navigator = os.path.join(os.path.dirname(sys.executable), "ansible-navigator")
+        result = subprocess.run(
+            [navigator, "run", "site.yml", "-i", "hosts.yml", "-e", "@extravars.json", "--eei", IMAGE, "--ce", "docker",
+             "--pp", "never", "-m", "stdout", "--pae", "false", "--lf", os.path.join(work, "navigator.log"),
+             "--co=--network=host", "--eev", f"{volume.path}:/pki"],
+            cwd=work, capture_output=True, text=True, timeout=900, check=False)
+        return Outcome(result.returncode, result.stdout + result.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def https_status(pki, name=None):

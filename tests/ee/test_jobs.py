@@ -3,13 +3,14 @@
 One module fixture runs the jobs in order and records what each showed: a first job (496/200),
 a second in a fresh container on the same volume (nothing changes), two jobs at once on that
 volume for one inventory edit (carol and dave added, bob revoked), a rerun, and a job whose volume
-is empty (the lost-PKI guard stops it before the host changes); the daily CRL job runs there too.
+is empty (the lost-PKI guard stops it before the host changes); the daily CRL job runs there too,
+and `ansible-navigator run --eei` with the same image.
 """
 import json
 import os
 
 import pytest
-from conftest import Job, host_files, https_status, run_job, user
+from conftest import Job, host_files, https_status, navigator_run, run_job, user
 from cryptography import x509
 
 BEFORE = [user("alice"), user("bob")]
@@ -29,6 +30,7 @@ def jobs(managed_host, volumes):
     seen["crl_job"] = run_job("mtls-ee-job-crl", host, pki, AFTER, "refresh_crl",
                               {"mtls_crl_refresh_before_days": 35, "mtls_crl_next_update_days": 40})
     seen["after_status"] = {name: https_status(pki.path, name) for name in ("alice", "bob", "carol", "dave")}
+    seen["navigator"] = navigator_run(host, pki, AFTER)  # changes nothing: the volume's files keep their owner
     with open(os.path.join(pki.path, "ca", "ledger.json"), encoding="utf-8") as handle:
         seen["ledger"] = json.load(handle)["certificates"]
     with open(os.path.join(pki.path, "ca", "crl.pem"), "rb") as handle:
@@ -76,6 +78,11 @@ def test_the_daily_crl_job_runs_in_the_ee_and_keeps_the_revocation(jobs):
     crl_job = jobs["crl_job"]
     assert crl_job.succeeded and crl_job.recap["localhost"] > 0 and crl_job.recap["ee-host"] > 0, crl_job.output[-4000:]
     assert jobs["after_status"]["bob"] == 495 and jobs["crl_next_update_days"] > 39
+
+
+def test_ansible_navigator_runs_site_yml_in_the_ee_and_finds_nothing_to_change(jobs):
+    navigator = jobs["navigator"]
+    assert navigator.succeeded and navigator.recap == {"localhost": 0, "ee-host": 0}, navigator.output[-4000:]
 
 
 def test_a_job_with_an_empty_volume_is_refused_and_changes_no_host(jobs):
