@@ -302,9 +302,13 @@ def test_the_rerun_changes_nothing(converged):
     assert all("changed=0" in line for line in converged["second"]), converged["second"]
 
 
-def test_revoking_a_user_closes_their_open_websocket(converged, port, users):
+def test_revoking_a_user_closes_their_open_websocket(converged, host, port, users):
     frank = client_files(PKI_DIR, "frank")
-    websocket = open_socket(port, frank)
+    try:
+        websocket = open_socket(port, frank)
+    except TimeoutError:  # seen once in CI (2026-12-03): say what nginx saw
+        print(host.file("/var/log/nginx/error.log").content_string[-4000:])
+        raise
     websocket.send("before")
     assert websocket.recv(timeout=10) == "before"
     converge({**converged["extra"], "mtls_clients": [*users[:-1], {"name": "frank", "state": "revoked"}]})
