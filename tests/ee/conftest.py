@@ -5,6 +5,7 @@ each job is `ansible-runner run` in its own container of the EE image, with a pr
 directory (project, inventory, env/ssh_key and env/extravars, as AWX writes them) and the PKI on a
 Docker volume. Host network: the host's sshd and nginx listen on 127.0.0.1.
 """
+import contextlib
 import http.client
 import json
 import os
@@ -53,9 +54,10 @@ def ready(port, deadline=60):
     raise AssertionError(f"no SSH server on 127.0.0.1:{port} after {deadline}s")
 
 
-@pytest.fixture(scope="session")
-def managed_host(tmp_path_factory):
-    """The managed host: sshd on 127.0.0.1:SSH_PORT, root logs in with a key the test made."""
+@contextlib.contextmanager
+def running_host():
+    """The managed host: sshd on 127.0.0.1:SSH_PORT, root logs in with a key made here; yields the
+    key and the host's known_hosts line, and removes the host after."""
     key = ed25519.Ed25519PrivateKey.generate()
     public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
     docker("rm", "-f", HOST, check=False)
@@ -65,10 +67,18 @@ def managed_host(tmp_path_factory):
            f" && /usr/sbin/sshd -p {SSH_PORT} -o ListenAddress=127.0.0.1 -o PasswordAuthentication=no")
     ready(SSH_PORT)
     host_key = docker("exec", HOST, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[:2]
-    yield {"ssh_key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                        serialization.NoEncryption()),
-           "known_hosts": f"[127.0.0.1]:{SSH_PORT} {' '.join(host_key)}\n"}
-    docker("rm", "-f", HOST, check=False)
+    try:
+        yield {"ssh_key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                            serialization.NoEncryption()),
+               "known_hosts": f"[127.0.0.1]:{SSH_PORT} {' '.join(host_key)}\n"}
+    finally:
+        docker("rm", "-f", HOST, check=False)
+
+
+@pytest.fixture(scope="session")
+def managed_host():
+    with running_host() as host:
+        yield host
 
 
 class Volume:
