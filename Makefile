@@ -13,7 +13,7 @@ IMAGE := mtls-nginx-target:bookworm
 N ?= 200
 BENCH_VENV := .venv-bench
 
-.PHONY: deps venv link lint unit image image-bookworm molecule test ee test-ee demo demo-down demo-check kit-check kit-check-two-tiers bench bench-site bench-compare bench-serve bench-ee clean
+.PHONY: deps venv link lint sanity unit image image-bookworm molecule molecule-deps test ee test-ee demo demo-down demo-check kit-check kit-check-two-tiers bench bench-site bench-compare bench-serve bench-ee clean
 
 # Debian packages make test needs (Docker, debootstrap, NSS tools, Java, Chromium, shellcheck).
 deps:
@@ -37,6 +37,9 @@ lint: venv
 	ansible-lint
 	antsibull-changelog lint
 	python scripts/role-vars-doc.py --check
+
+# ansible-test sanity on the collection as Galaxy would install it.
+sanity: venv
 	scripts/check-package.sh
 
 unit: venv
@@ -59,8 +62,12 @@ $(SSLYZE_VENV)/.installed:
 	$(SSLYZE_VENV)/bin/python -m pip install --quiet 'sslyze>=6.1,<7'
 	touch $@
 
-molecule: venv image $(SSLYZE_VENV)/.installed
-	molecule test --all
+SCENARIOS := default trixie fleet rollover rollover-trixie
+
+molecule-deps: venv image $(SSLYZE_VENV)/.installed
+
+molecule: molecule-deps
+	scripts/timed.sh $(addprefix molecule:,$(SCENARIOS))
 
 demo-check: venv image-bookworm
 	scripts/demo.sh check
@@ -82,7 +89,10 @@ kit-check-two-tiers: venv image
 	scripts/demo.sh down
 	rm -rf examples/pki
 
-test: deps lint unit molecule demo-check kit-check kit-check-two-tiers test-ee
+# Each step timed; the table of durations is printed at the end, also when a step fails.
+test: deps
+	scripts/timed.sh lint sanity unit molecule-deps $(addprefix molecule:,$(SCENARIOS)) demo-check kit-check \
+	  kit-check-two-tiers test-ee
 
 # The execution environment (ee/execution-environment.yml) built with ansible-builder, then jobs run
 # in it by ansible-runner as AWX runs them, against a host reached by SSH (tests/ee). README,
