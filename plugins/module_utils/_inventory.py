@@ -210,6 +210,17 @@ def stream_errors(services, http_port=443, client_names=()):
     return errors
 
 
+def location_base(path):
+    """A location path without its trailing slash: /status and /status/ both cover /status and /status/...,
+    never /status-internal (nginx's prefix match would)."""
+    return path.rstrip("/")
+
+
+def location_matches(path):
+    """The nginx location arguments that cover a path as a path segment: the path itself and what lies below it."""
+    return [f"= {location_base(path)}", f"{location_base(path)}/"]
+
+
 def location_errors(locations, verify_client="on", client_names=None):
     """Problems in mtls_locations: [{path, allow: [client names]} or {path, public: true}].
 
@@ -222,11 +233,15 @@ def location_errors(locations, verify_client="on", client_names=None):
             errors.append(f"{where} must be a mapping with a path and an allow list")
             continue
         path = location.get("path")
-        if not isinstance(path, str) or not LOCATION_PATH_RE.match(path) or path == "/":
-            errors.append(f"{where}.path must be a URL path below / such as /admin (letters, digits, . _ ~ - /), got {path!r}")
-        elif path in seen:
-            errors.append(f"{where}.path {path} is listed twice")
-        seen.add(path)
+        if not isinstance(path, str) or not LOCATION_PATH_RE.match(path) or path.strip("/") == "" \
+                or "//" in path or set(path.split("/")) & {".", ".."}:
+            errors.append(f"{where}.path must be a URL path below / such as /admin (letters, digits, . _ ~ - /; no empty,"
+                          f" . or .. segment, which nginx's normalized URIs never have), got {path!r}")
+        elif location_base(path) in seen:
+            errors.append(f"{where}.path {path} is listed twice (a path covers itself and what lies below it: /a and /a/"
+                          " are one)")
+        else:
+            seen.add(location_base(path))
         allow, public = location.get("allow"), location.get("public", False)
         if public is not False and public is not True:
             errors.append(f"{where}.public must be true or false, got {public!r}")

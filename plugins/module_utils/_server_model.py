@@ -10,7 +10,7 @@ own server certificate.
 """
 from __future__ import annotations
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _dn, _sites
+from ansible_collections.mtls.nginx.plugins.module_utils import _dn, _inventory, _sites
 
 # Mozilla's server-side TLS recommendations (version 5.7).
 TLS_PROTOCOLS = {"intermediate": "TLSv1.2 TLSv1.3", "modern": "TLSv1.3"}
@@ -63,10 +63,13 @@ def site_model(site, settings, certificates, tls):
     # An optional certificate is demanded in every location that is not public.
     demand = site["verify_client"] == "optional"
     restricted = [location for location in site["locations"] or [] if "allow" in location]
-    locations = [{"path": location["path"], "public": False, "require_certificate": demand,
-                  "allowed": f"{prefix}{number}", "admitted": allowed_keys(certificates, location["allow"])}
+    # A path covers itself and what lies below it, as path segments (matches: nginx's location arguments).
+    locations = [{"path": location["path"], "matches": _inventory.location_matches(location["path"]), "public": False,
+                  "require_certificate": demand, "allowed": f"{prefix}{number}",
+                  "admitted": allowed_keys(certificates, location["allow"])}
                  for number, location in enumerate(restricted, start=1)]
-    locations += [{"path": location["path"], "public": True, "require_certificate": False}
+    locations += [{"path": location["path"], "matches": _inventory.location_matches(location["path"]), "public": True,
+                   "require_certificate": False}
                   for location in site["locations"] or [] if location.get("public")]
     include = site["mode"] == "include"
     # Who may use the site at all (allow), checked at the server level: included sites always carry the

@@ -185,20 +185,96 @@ def snippet_path(tls_dir, name):
     return f"{tls_dir}/sites/{name}.conf"
 
 
+# The statuses the snippet's checks answer with (and nginx's own for certificates): a server block's
+# error_page may not send them to a named location.
+CHECK_STATUSES = {"400", "403", "495", "496", "497"}
+INCLUDE_DOCS = 'README, "What a server block that includes the snippet may contain"'
+
+
+def include_errors(fact, included, site_path, tls_dir):
+    """How the host's configuration could route a request around an included site's checks, from the
+    local fact (http_servers, assignments); included: {snippet path: site}. Decided by how nginx runs a
+    request: the snippet's checks are rewrite directives at the server level, which nginx runs in the
+    server-rewrite phase in the order they stand (a rewrite, return or break before them ends that phase
+    first); a named location is entered without that phase (ngx_http_named_location), a URI one with it
+    (ngx_http_internal_redirect), so only an error_page to a named location skips the checks; a listen
+    without TLS has no certificate (the snippet refuses it, but the port is useless and misleading);
+    another server block answering to the site's names serves them without the snippet, unless all it
+    does is a return (a redirect); and our $mtls_ variables are what the checks read."""
+    def ours(where):
+        return str(where).startswith((f"{tls_dir}/", f"{site_path}:"))
+
+    servers = fact.get("http_servers") or []
+    found = [f"{where}: {variable} is a variable of mtls.nginx (who the client is, who may pass): only its own files may"
+             " set it; remove that directive or name your variable otherwise"
+             for variable, where in fact.get("assignments") or [] if not ours(where)]
+    for path, site in included.items():
+        label = f"mtls_sites {site['name']} (mode include)"
+        including = [server for server in servers if path in (server.get("files") or [])]
+        for server in including:
+            rewrites = server.get("rewrites") or []
+            first = next((index for index, (_what, at) in enumerate(rewrites) if at.startswith(f"{path}:")), len(rewrites))
+            found += [f"{at}: '{what}' stands before 'include {path};' in the server block at {server['where']}, and nginx"
+                      f" runs a server's rewrite directives in order: a {what} there can take a request past the checks of"
+                      f" {label}. Move the include above it ({INCLUDE_DOCS})" for what, at in rewrites[:first]]
+            found += [f"{at}: the server block that includes {path} listens without TLS here, where no client has a"
+                      f" certificate ({label} answers such requests 496): serve plain HTTP from a server block of its own"
+                      f" that only redirects (return 301 https://$host$request_uri;) ({INCLUDE_DOCS})"
+                      for at in server.get("plain") or []]
+            for page, at in server.get("error_pages") or []:
+                words = page.split()
+                statuses = sorted(set(words) & CHECK_STATUSES)
+                if statuses and words[-1].startswith("@") and not at.startswith(f"{path}:"):
+                    found.append(f"{at}: 'error_page {page}' sends {', '.join(statuses)} to a named location, which"
+                                 f" nginx enters without the server level's checks: a request {label} refuses would reach"
+                                 f" {words[-1]}. Remove it: the snippet has its own pages for these statuses ({INCLUDE_DOCS})")
+        names = {str(site["server_name"]).lower()} | {str(name).lower() for server in including
+                                                     for name in server.get("names") or []}
+        for server in servers:
+            if server in including or ours(server.get("where")):
+                continue
+            answered = sorted(name for pattern in server.get("names") or [] for name in names if answers(pattern, name))
+            rewrites = server.get("rewrites") or []
+            if answered and not (rewrites and rewrites[0][0] == "return"):
+                found.append(f"{server.get('where')}: this server block answers to {', '.join(answered)} without"
+                             f" 'include {path};', so those requests skip the checks of {label}: include the snippet"
+                             f" there too, or make the block only redirect (a return first) ({INCLUDE_DOCS})")
+    return found
+
+
+def answers(pattern, name):
+    """Whether a server_name pattern (exact, *.suffix, .suffix, prefix.*, ~regex) matches a name, as nginx
+    matches them (case-insensitively); a regex Python cannot read matches nothing."""
+    pattern = str(pattern).lower()
+    if pattern.startswith("~"):
+        try:
+            return re.search(pattern[1:], name) is not None
+        except re.error:
+            return False
+    if pattern.startswith("*."):
+        return name.endswith(pattern[1:])
+    if pattern.startswith("."):
+        return name == pattern[1:] or name.endswith(pattern)
+    if pattern.endswith(".*"):
+        return name.startswith(pattern[:-1])
+    return pattern == name
+
+
 def host_errors(fact, sites, site_path, tls_dir):
     """What the host's nginx configuration says about our sites, from the local fact (nginx_version,
     nginx_package, http_servers [{ports, where, files}]): {"before": problems to stop on before anything
     changes, "after": problems that only the snippets this run writes can cure (checked at the end)}.
 
-    before: a port one of our sites shares with another server block on an nginx without the fix
-    for cross-server resumption; a server block that includes the snippet of a site no longer listed
-    (removing it would break that block). after: an include-mode site whose snippet no server block
+    before: how a request could get around an included site's checks (include_errors); a port one of
+    our sites shares with another server block on an nginx without the fix for cross-server
+    resumption; a server block that includes the snippet of a site no longer listed (removing it would
+    break that block). after: an include-mode site whose snippet no server block
     includes (that site is not protected), or one included only by a block on another port.
     """
     servers = fact.get("http_servers") or []
     included = {snippet_path(tls_dir, site["name"]): site for site in sites if site["mode"] == "include"}
     prefix = f"{tls_dir}/sites/"
-    before, after = [], []
+    before, after = include_errors(fact, included, site_path, tls_dir), []
     for server in servers:
         for path in server.get("files") or []:
             if path.startswith(prefix) and path.endswith(".conf") and path not in included:

@@ -253,6 +253,154 @@ def test_the_included_site_logs_who_did_what(converged, host, port, team_ca):
     assert [line for line in log.splitlines() if f" {path} HTTP/" in line][-1].split(" ")[1] == '"alice"'
 
 
+def plain_get(port, host, path="/"):
+    """GET over plain HTTP to 127.0.0.1: (status, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def team_blocks(host, blocks):
+    """The team's own configuration for legacy.test ({file: text}, replacing legacy.conf), rolled out as the
+    team would (nginx -t, reload)."""
+    for path, text in blocks.items():
+        write(host, path, text)
+    host.run_expect([0], "nginx -t -q && nginx -s reload")
+
+
+def test_a_team_block_that_routes_around_the_snippet_is_refused_naming_file_and_line(converged, host, port, echo, team_ca):
+    """Hand-written, as a team's block grows: every way found to take a request past the snippet's checks."""
+    cert, key = team_certificate(host, team_ca[:2], "legacy.test")
+    plain, other = port + 7200, port + 7201
+    extra_conf = "/etc/nginx/conf.d/legacy-extra.conf"
+    team_blocks(host, {LEGACY_CONF: f"""server {{
+    listen 127.0.0.1:{port} ssl;
+    listen 127.0.0.1:{plain};
+    server_name legacy.test;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    rewrite ^/old/(.*)$ /$1 last;
+    error_page 403 = @fallback;
+    include /etc/nginx/mtls/sites/legacy.conf;
+    location / {{
+        proxy_pass http://127.0.0.1:{echo};
+        proxy_set_header Host $host;
+        set $mtls_client_name root-admin;
+    }}
+    location @fallback {{
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+}}
+""", extra_conf: f"""server {{
+    listen 127.0.0.1:{other};
+    server_name legacy.test;
+    location / {{
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+}}
+"""})
+    try:
+        before = host.file(SITE_FILE).content_string
+        # Made harmless by the snippet itself: plain HTTP in the including block, and a client's own identity
+        # headers in a location with proxy_set_header of its own (which passes none of the server level's on).
+        assert plain_get(plain, "legacy.test")[0] == 496
+        forged = {"X-SSL-Client-Name": "root-admin", "X-SSL-Client-Verify": "SUCCESS"}
+        assert request(port, "legacy.test", cert=alice(), cafile=team_ca[2])[0] == 200
+        status, body = forged_request(port, "legacy.test", forged, alice(), team_ca[2])
+        assert status == 400 and "X-SSL-Client-* headers" in body
+        # Not in the snippet's power: the run refuses, naming each file and line, and changes nothing.
+        output = []
+        converge(converged["extra"], expect_success=False, output=output)
+        said = " ".join(output[0].split())
+        for fragment in (f"{LEGACY_CONF}:3: the server block that includes /etc/nginx/mtls/sites/legacy.conf listens"
+                         " without TLS here",
+                         f"{LEGACY_CONF}:7: 'rewrite' stands before 'include /etc/nginx/mtls/sites/legacy.conf;'",
+                         f"{LEGACY_CONF}:8: 'error_page 403 = @fallback' sends 403 to a named location",
+                         f"{LEGACY_CONF}:13: $mtls_client_name is a variable of mtls.nginx",
+                         f"{extra_conf}:1: this server block answers to legacy.test without"):
+            assert fragment in said, (fragment, said[-3000:])
+        assert host.file(SITE_FILE).content_string == before
+    finally:
+        host.run_expect([0], "rm -f %s", extra_conf)
+        legacy_block(host, port, echo, team_ca)
+
+
+def forged_request(port, sni, headers, cert, cafile):
+    """GET / with the given headers: (status, body)."""
+    tls = context_for(cert, cafile).wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=sni)
+    connection = http.client.HTTPConnection(sni, port, timeout=10)
+    connection.sock = tls
+    try:
+        connection.request("GET", "/", headers={"Host": sni, **headers})
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        tls.close()
+
+
+@pytest.mark.parametrize("style", ["nginxinc", "geerlingguy"])
+def test_team_blocks_written_as_the_popular_roles_write_them_are_protected(converged, host, port, echo, team_ca, style):
+    """nginxinc.nginx_config: an upstream block, proxy headers of its own in the location (which then includes
+    the identity headers, as README says). geerlingguy.nginx: a port-80 block that only redirects, and a rewrite
+    after the include."""
+    cert, key = team_certificate(host, team_ca[:2], "legacy.test")
+    plain = port + 7200
+    redirect_conf = "/etc/nginx/conf.d/legacy-redirect.conf"
+    blocks = {"nginxinc": {LEGACY_CONF: f"""upstream legacy_upstream {{
+    server 127.0.0.1:{echo};
+}}
+server {{
+    listen 127.0.0.1:{port} ssl;
+    server_name legacy.test;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    include /etc/nginx/mtls/sites/legacy.conf;
+    location / {{
+        proxy_pass http://legacy_upstream;
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        include /etc/nginx/mtls/identity-headers.conf;
+    }}
+}}
+"""}, "geerlingguy": {redirect_conf: f"""server {{
+    listen 127.0.0.1:{plain};
+    server_name legacy.test;
+    return 301 https://$host$request_uri;
+}}
+""", LEGACY_CONF: f"""server {{
+    listen 127.0.0.1:{port} ssl;
+    server_name legacy.test;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    include /etc/nginx/mtls/sites/legacy.conf;
+    rewrite ^/old/(.*)$ /$1 last;
+    location / {{
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+}}
+"""}}[style]
+    team_blocks(host, blocks)
+    try:
+        assert all("changed=0" in line for line in converge(converged["extra"])), style
+        legacy = {"cafile": team_ca[2]}
+        assert request(port, "legacy.test", **legacy)[0] == 496
+        assert request(port, "legacy.test", cert=alice(), **legacy)[:2] == (200, "upstream sees alice\n")
+        carol = client_files(PKI_DIR, "carol")
+        for path in ("/plain/", "/old/plain/"):
+            assert request(port, "legacy.test", cert=carol, path=path, **legacy)[0] == 403, path
+        status, body = forged_request(port, "legacy.test", {"X-SSL-Client-Name": "root-admin"}, alice(), team_ca[2])
+        assert status == 400, body
+        if style == "geerlingguy":
+            assert plain_get(plain, "legacy.test")[0] == 301
+    finally:
+        host.run_expect([0], "rm -f %s", redirect_conf)
+        legacy_block(host, port, echo, team_ca)
+
+
 def test_each_site_demands_a_certificate_and_applies_its_own_allow_lists(converged, port):
     assert request(port, "grafana.test")[0] == 496
     status, body, served, _reused, _session = request(port, "grafana.test", cert=alice())
@@ -266,6 +414,9 @@ def test_each_site_demands_a_certificate_and_applies_its_own_allow_lists(converg
     assert status == 403 and "carol" in body  # not on the site's allow list: our page, saying who she is
     assert request(port, "api.test")[0] == 496
     assert request(port, "api.test", path="/status")[0] == 404  # public: no certificate needed (and no page)
+    assert request(port, "api.test", path="/status/x")[0] == 404  # below it too, as a path segment
+    for longer in ("/status-internal", "/status.php"):  # a longer name is not the public path
+        assert request(port, "api.test", path=longer)[0] == 496, longer
     assert request(port, "api2.test", cert=alice(), path="/private")[0] == 404
     assert request(port, "api.test", cert=client_files(PKI_DIR, "bob"), path="/private")[0] == 403
 

@@ -119,12 +119,40 @@ def test_http_servers_name_their_ports_and_where_they_start():
                                          " include /etc/nginx/mtls/sites/a.conf;\n}\nserver { server_name x; }",
              "/etc/nginx/mtls/sites/a.conf": "ssl_verify_client on;"}
     a_conf, nginx_conf = "/etc/nginx/conf.d/a.conf", "/etc/nginx/nginx.conf"
-    assert facts(files)[1] == [
+    assert [{key: server[key] for key in ("ports", "where", "files")} for server in facts(files)[1]] == [
         {"ports": [443, 8443], "where": f"{a_conf}:1", "files": [a_conf, "/etc/nginx/mtls/sites/a.conf"]},
         {"ports": [80], "where": f"{a_conf}:6", "files": [a_conf]},
         {"ports": [80], "where": f"{nginx_conf}:3", "files": [nginx_conf]}]
 
 
+TEAM = "/etc/nginx/conf.d/legacy.conf"
+SNIPPET = "/etc/nginx/mtls/sites/legacy.conf"
+
+
+@pytest.mark.parametrize("block, key, expected", [
+    ("server_name legacy.test *.legacy.test;", "names", ["legacy.test", "*.legacy.test"]),
+    ("listen 443 ssl; listen 80; listen [::]:8080 default_server; listen 8443 quic;", "plain", [f"{TEAM}:2", f"{TEAM}:2"]),
+    ("ssl on; listen 443; listen 8443;", "plain", []),  # nginx before 1.25.1: every listen of the block has TLS
+    ("rewrite ^/old/(.*)$ /$1 last;\ninclude mtls/sites/legacy.conf;\nreturn 301 /x;", "rewrites",
+     [["rewrite", f"{TEAM}:2"], ["if", f"{SNIPPET}:1"], ["return", f"{TEAM}:4"]]),
+    ("location / { rewrite ^ /x last; if ($a) { return 403; } }", "rewrites", []),  # a location's run after ours
+    ("error_page 403 = @fallback;\nlocation / { error_page 404 /404.html; }", "error_pages",
+     [["403 = @fallback", f"{TEAM}:2"]]),
+])
+def test_what_a_server_block_does_around_an_included_snippet(block, key, expected):
+    files = {"/etc/nginx/nginx.conf": "http {\n include conf.d/*.conf;\n}\n", TEAM: f"server {{\n{block}\n}}\n",
+             SNIPPET: "if ($mtls_client_forged) { return 400; }"}
+    assert facts(files)[1][0][key] == expected
+
+
+def test_only_our_files_may_assign_our_variables():
+    files = {"/etc/nginx/nginx.conf": "http {\n include conf.d/*.conf;\n map $a $mtls_client_name { default x; }\n"
+                                      " map $b $other { default y; }\n}\nstream { map $c $mtls_client_name { } }\n",
+             TEAM: "server {\n set $mtls_client_name root;\n location / { auth_request_set $mtls_x $y; set $own 1; }\n}\n"}
+    assert facts(files)[2] == [["$mtls_client_name", f"{TEAM}:2"], ["$mtls_x", f"{TEAM}:3"],
+                               ["$mtls_client_name", "/etc/nginx/nginx.conf:3"]]
+
+
 def test_an_unreadable_configuration_lists_no_servers_and_is_a_hazard():
-    found_hazards, servers = facts({"/etc/nginx/nginx.conf": "http { server { listen 443 ssl; }"})
-    assert servers == [] and found_hazards and found_hazards[0]["what"].startswith("unreadable: ")
+    found_hazards, servers, assigned = facts({"/etc/nginx/nginx.conf": "http { server { listen 443 ssl; }"})
+    assert servers == assigned == [] and found_hazards and found_hazards[0]["what"].startswith("unreadable: ")

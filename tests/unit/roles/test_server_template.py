@@ -74,8 +74,8 @@ def test_default_server_block():
                      "server_tokens off;"):
         assert expected in lines, expected
     assert not any(line.startswith("proxy_") for line in lines)
-    # No allow list: the one check is that a ledger of ours lists the certificate.
-    assert [line for line in lines if line.startswith("if (")] == ["if ($mtls_client_unlisted) {"]
+    # No allow list: a client's own identity headers are refused, and a ledger of ours must list the certificate.
+    assert [line for line in lines if line.startswith("if (")] == ["if ($mtls_client_forged) {", "if ($mtls_client_unlisted) {"]
 
 
 @pytest.mark.parametrize("address, listen", [("127.0.0.1", "listen 127.0.0.1:9443 ssl http2;"), ("::1", "listen [::1]:9443 ssl http2;")])
@@ -101,10 +101,16 @@ def test_locations_and_optional_verification():
     lines = directives(text)
     assert "ssl_verify_client optional;" in lines
     assert f"map {KEY} $mtls_allowed_1 {{" in lines and "ca1/4CF09E04D705E3DCE5FDA0148BEB04B2 1;" in lines
-    admin = text.split("location /admin {")[1].split("location ")[0]
-    assert "return 496;" in admin and "if ($mtls_allowed_1 = 0) {" in admin
-    status = text.split("location /status {")[1].split("location ")[0]
-    assert "return 496;" not in status and "if (" not in status
+    # A path covers itself and what lies below it as a path segment: /status, /status/..., never /status-internal.
+    for match in ("= /admin", "/admin/"):
+        admin = text.split(f"location {match} {{")[1].split("location ")[0]
+        assert "return 496;" in admin and "if ($mtls_allowed_1 = 0) {" in admin
+    for match in ("= /status", "/status/"):
+        status = text.split(f"location {match} {{")[1].split("location ")[0]
+        assert "return 496;" not in status and "if (" not in status
+    assert [line for line in lines if line.startswith("location ")] == [
+        "location ^~ /.mtls-errors/ {", "location = /admin {", "location /admin/ {", "location = /status {",
+        "location /status/ {", "location / {"]
     root = text.split("location / {")[1]
     assert "return 496;" in root
     assert text.count("{") == text.count("}")
@@ -115,6 +121,38 @@ def test_modern_profile_is_tls13_only():
 
 
 NGINX_MAP_KEYWORDS = ["default", "include", "hostnames", "volatile"]
+FORGED_KEY = ('"$http_x_ssl_client_verify$http_x_ssl_client_s_dn$http_x_ssl_client_serial$http_x_ssl_client_fingerprint'
+              '$http_x_ssl_client_name$http_x_ssl_client_cert"')
+
+
+def map_body(text, target):
+    return directives(text.split(f" ${target} {{")[1].split("}")[0])
+
+
+def test_a_client_that_sends_identity_headers_is_refused_with_every_name_they_have():
+    text = render(mtls_upstream="http://127.0.0.1:8080")
+    assert f"map {FORGED_KEY} $mtls_client_forged {{" in text  # one variable per header in the identity macro
+    sent = {line.split()[1] for line in directives(text) if line.startswith("proxy_set_header X-SSL-")}
+    assert {f"$http_{name.lower().replace('-', '_')}" for name in sent} == set(re.findall(r"\$http_\w+", FORGED_KEY))
+    assert map_body(text, "mtls_client_forged") == ['"" 0;', "default 1;"]
+    server = text.split("server {")[1]
+    assert server.index("if ($mtls_client_forged) {") < server.index("location / {")
+
+
+def test_without_a_verified_certificate_only_the_error_pages_are_reachable():
+    """The map's regexes, run as nginx runs them (PCRE; Python's re agrees on these), over hostile URIs."""
+    rules = [(re.compile(line.split('"')[1][1:]), line.rsplit(" ", 1)[1].rstrip(";"))
+             for line in map_body(render(), "mtls_client_unverified") if line.startswith('"~')]
+
+    def unverified(verify, uri):
+        return next((value for pattern, value in rules if pattern.search(f"{verify}:{uri}")), "1")
+
+    for verify, uri, expected in [("SUCCESS", "/app", "0"), ("NONE", "/app", "1"), ("", "/app", "1"),
+                                  ("FAILED:certificate revoked", "/app", "1"), ("NONE", "/.mtls-errors/496.html", "0"),
+                                  ("", "/.mtls-errors/496.html", "0"), ("NONE", "/x/.mtls-errors/496.html", "1"),
+                                  ("NONE", "/x:/.mtls-errors/496.html", "1"), ("", "/app:/.mtls-errors/", "1"),
+                                  ("FAILED:unable to get local issuer certificate", "/.mtls-errors/495.html", "0")]:
+        assert unverified(verify, uri) == expected, (verify, uri)
 
 
 @pytest.mark.parametrize("name", NGINX_MAP_KEYWORDS + ["ALICE", "alice"])
@@ -125,7 +163,8 @@ def test_no_client_name_is_ever_a_map_key(name):
     maps = re.findall(r"map (\S+) \$(\w+) \{\n(.*?)\n\}", text, re.S)
     assert [(source, target) for source, target, _body in maps] == [
         ("$ssl_client_i_dn", "mtls_client_issuer"), (KEY, "mtls_client_name"), (KEY, "mtls_client_fingerprint"),
-        ('"$ssl_client_verify:$mtls_client_name:$uri"', "mtls_client_unlisted"), (KEY, "mtls_allowed_1")]
+        ('"$ssl_client_verify:$mtls_client_name:$uri"', "mtls_client_unlisted"),
+        ('"$ssl_client_verify:$uri"', "mtls_client_unverified"), (FORGED_KEY, "mtls_client_forged"), (KEY, "mtls_allowed_1")]
     entries = [dict(line.rsplit(" ", 1) for line in directives(body)) for source, _target, body in maps if source == KEY]
     for entry in entries:
         assert all(key == "default" or re.fullmatch(r"ca1/[0-9A-F]+", key) for key in entry), entry
@@ -142,7 +181,7 @@ def test_a_certificate_no_ledger_lists_is_rejected_before_any_allow_list():
     assert unlisted == ["volatile;", '"~^SUCCESS::(?!/\\.mtls-errors/)" 1;', "default 0;"]
     server = lines[lines.index("server {"):]
     assert server[server.index("if ($mtls_client_unlisted) {") + 1] == "return 495;"
-    assert server.index("if ($mtls_client_unlisted) {") < server.index("location /admin {")
+    assert server.index("if ($mtls_client_unlisted) {") < server.index("location = /admin {")
 
 
 def test_error_pages_keep_hsts_and_the_upstream_gets_only_the_peer_address():
@@ -198,8 +237,8 @@ def test_several_sites_share_the_maps_and_each_has_its_own_server_block():
         "access_log /var/log/nginx/mtls-nginx-kibana-access.log mtls_access;"]
     assert "if ($mtls_site_grafana_allowed_1 = 0) {" in lines and "if ($mtls_site_kibana_allowed_1 = 0) {" in lines
     # Upgrades go through only where the site asks for them (and has an upstream).
-    assert lines.count("proxy_set_header Connection $mtls_connection_upgrade;") == 2  # /live and / of grafana
-    assert lines.count("proxy_http_version 1.1;") == 2
+    assert lines.count("proxy_set_header Connection $mtls_connection_upgrade;") == 3  # = /live, /live/ and / of grafana
+    assert lines.count("proxy_http_version 1.1;") == 3
     # A site-wide allow list: a map of who is allowed, and a check before any location (error pages excepted).
     kibana = text.split("server_name kibana.internal")[1]
     assert "if ($mtls_site_kibana_denied) {" in directives(kibana) and "$mtls_site_grafana_denied" not in text
@@ -221,6 +260,10 @@ def test_an_included_site_is_a_snippet_of_checks_its_teams_block_includes():
         "/check-site %s /early.conf", "/check-site %s /etc/nginx/mtls/sites/legacy.conf", None]
     assert "log_format mtls_included " in files["/early.conf"]
     snippet = directives(files["/etc/nginx/mtls/sites/legacy.conf"])
+    # The checks come first: the run demands that the include stands above the block's own rewrite directives.
+    assert [line for line in snippet if line.startswith(("if", "rewrite", "set", "break"))][:4] == [
+        "if ($mtls_client_forged) {", "if ($mtls_client_unverified) {", "if ($mtls_client_unlisted) {",
+        "if ($mtls_site_legacy_denied) {"]
     for expected in ("ssl_client_certificate /etc/nginx/mtls/ca.crt;", "ssl_verify_client on;", "ssl_crl /etc/nginx/mtls/crl.pem;",
                      "ssl_session_cache off;", "access_log /var/log/nginx/mtls-nginx-legacy-access.log mtls_included;",
                      "error_page 496 =496 /.mtls-errors/496.html;", "if ($mtls_site_legacy_denied) {",

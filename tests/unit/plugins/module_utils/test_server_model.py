@@ -68,10 +68,11 @@ def test_locations_restricted_first_then_public_each_with_its_decision():
     model = build(verify_client="optional", locations=[
         {"path": "/status", "public": True}, {"path": "/admin", "allow": ["bob"]}, {"path": "/all", "allow": ["alice", "bob"]}])
     assert model["sites"][0]["locations"] == [
-        {"path": "/admin", "public": False, "require_certificate": True, "allowed": "$mtls_allowed_1", "admitted": [K["0B"]]},
-        {"path": "/all", "public": False, "require_certificate": True, "allowed": "$mtls_allowed_2",
-         "admitted": [K["0A"], K["0B"], K["0C"]]},
-        {"path": "/status", "public": True, "require_certificate": False}]
+        {"path": "/admin", "matches": ["= /admin", "/admin/"], "public": False, "require_certificate": True,
+         "allowed": "$mtls_allowed_1", "admitted": [K["0B"]]},
+        {"path": "/all", "matches": ["= /all", "/all/"], "public": False, "require_certificate": True,
+         "allowed": "$mtls_allowed_2", "admitted": [K["0A"], K["0B"], K["0C"]]},
+        {"path": "/status", "matches": ["= /status", "/status/"], "public": True, "require_certificate": False}]
     assert model["sites"][0]["require_certificate"] is True
 
 

@@ -170,3 +170,55 @@ def test_an_included_site_has_no_certificate_and_always_verifies():
                               "mtls_sites": [{"name": "legacy", "mode": "include", "server_name": "legacy.test"}]})
     assert (site["mode"], site["certificate"], site["verify_client"], site["upstream"]) == ("include", "", "on", "")
     assert _sites.fleet_entries({"mtls_sites": [{"name": "legacy", "mode": "include", "server_name": "legacy.test"}]}) == []
+
+
+TEAM_FILE = "/etc/nginx/conf.d/legacy.conf"
+SNIPPET = "/etc/nginx/mtls/sites/legacy.conf"
+# The team's block as the fact script reads it when the include stands first (README's example).
+INCLUDING = {**TEAMS, "names": ["legacy.test"], "plain": [],
+             "rewrites": [["if", f"{SNIPPET}:7"], ["if", f"{SNIPPET}:12"], ["return", f"{TEAM_FILE}:9"]],
+             "error_pages": [["495 =495 /.mtls-errors/495.html", f"{SNIPPET}:30"], ["500 502 /50x.html", f"{TEAM_FILE}:4"]]}
+REDIRECT = {"ports": [80], "where": "/etc/nginx/conf.d/redirect.conf:1", "files": ["/etc/nginx/conf.d/redirect.conf"],
+            "names": ["legacy.test"], "plain": ["/etc/nginx/conf.d/redirect.conf:2"],
+            "rewrites": [["return", "/etc/nginx/conf.d/redirect.conf:4"]], "error_pages": []}
+
+
+@pytest.mark.parametrize("servers, assignments, expected", [
+    ([INCLUDING], [], []),
+    ([INCLUDING, REDIRECT], [["$mtls_client_name", f"{SITE_FILE}:12"]], []),  # a redirect only; our own maps
+    ([{**INCLUDING, "rewrites": [["rewrite", f"{TEAM_FILE}:5"], *INCLUDING["rewrites"]]}], [],
+     [f"{TEAM_FILE}:5: 'rewrite' stands before 'include {SNIPPET};' in the server block at {TEAM_FILE}:1"]),
+    ([{**INCLUDING, "rewrites": [["set", f"{TEAM_FILE}:5"], ["if", f"{TEAM_FILE}:6"], *INCLUDING["rewrites"]]}], [],
+     [f"{TEAM_FILE}:5: 'set' stands before", f"{TEAM_FILE}:6: 'if' stands before"]),
+    ([{**INCLUDING, "plain": [f"{TEAM_FILE}:3"]}], [],
+     [f"{TEAM_FILE}:3: the server block that includes {SNIPPET} listens without TLS here"]),
+    ([{**INCLUDING, "error_pages": [["403 = @fallback", f"{TEAM_FILE}:4"]]}], [],
+     [f"{TEAM_FILE}:4: 'error_page 403 = @fallback' sends 403 to a named location"]),
+    ([{**INCLUDING, "error_pages": [["404 403 /forbidden.html", f"{TEAM_FILE}:4"], ["404 = @app", f"{TEAM_FILE}:5"]]}], [],
+     []),  # a URI runs the server level's checks again; 404 is not ours
+    ([INCLUDING, {**REDIRECT, "rewrites": []}], [],
+     ["/etc/nginx/conf.d/redirect.conf:1: this server block answers to legacy.test without 'include"]),
+    ([INCLUDING, {**REDIRECT, "names": ["*.TEST"], "rewrites": [["if", "/r:3"], ["return", "/r:4"]]}], [],
+     ["/etc/nginx/conf.d/redirect.conf:1: this server block answers to legacy.test without"]),  # a conditional return
+    ([INCLUDING, {**REDIRECT, "names": ["~^legacy\\.", "other.test"], "rewrites": []}], [],
+     ["/etc/nginx/conf.d/redirect.conf:1: this server block answers to legacy.test"]),
+    ([INCLUDING, {**REDIRECT, "names": ["other.test", "~(", "_"], "rewrites": []}], [], []),
+    ([INCLUDING, {**PUBLIC, "names": ["public.test"]}], [], []),
+    ([INCLUDING], [["$mtls_client_name", f"{TEAM_FILE}:6"], ["$mtls_site_legacy_allowed", "/etc/nginx/nginx.conf:20"]],
+     [f"{TEAM_FILE}:6: $mtls_client_name is a variable of mtls.nginx",
+      "/etc/nginx/nginx.conf:20: $mtls_site_legacy_allowed is a variable of mtls.nginx"]),
+])
+def test_what_could_take_a_request_around_an_included_sites_checks_is_refused(servers, assignments, expected):
+    fact = {"nginx_version": "1.26.3", "http_servers": servers, "assignments": assignments}
+    found = _sites.host_errors(fact, [LEGACY], SITE_FILE, TLS_DIR)["before"]
+    assert len(found) == len(expected) and all(fragment in message for fragment, message in zip(expected, found)), found
+
+
+@pytest.mark.parametrize("pattern, name, expected", [
+    ("legacy.test", "legacy.test", True), ("LEGACY.test", "legacy.test", True), ("legacy.test2", "legacy.test", False),
+    ("*.test", "legacy.test", True), ("*.test", "test", False), (".legacy.test", "legacy.test", True),
+    (".test", "a.test", True), ("legacy.*", "legacy.test", True), ("legacy.*", "legacy", False),
+    ("~^leg", "legacy.test", True), ("~[", "legacy.test", False), ("", "legacy.test", False), ("_", "legacy.test", False),
+])
+def test_server_name_patterns_match_as_nginx_matches_them(pattern, name, expected):
+    assert _sites.answers(pattern, name) is expected
