@@ -56,6 +56,25 @@ def crl_number(crl):
         return None
 
 
+def partial_scope(crl):
+    """Why a CRL is not a complete one of its issuer (a delta CRL, or one an IssuingDistributionPoint
+    narrows to some certificates or reasons), or None. nginx (OpenSSL without delta support) would take
+    such a CRL for the whole list: a revocation only the base lists would be lost."""
+    extensions = {extension.oid: extension.value for extension in crl.extensions}
+    if x509.oid.ExtensionOID.DELTA_CRL_INDICATOR in extensions:
+        return f"a delta CRL (over base CRL {extensions[x509.oid.ExtensionOID.DELTA_CRL_INDICATOR].crl_number})"
+    point = extensions.get(x509.oid.ExtensionOID.ISSUING_DISTRIBUTION_POINT)
+    if point is not None:
+        narrowed = [label for label, value in (
+            ("user certificates only", point.only_contains_user_certs), ("CA certificates only", point.only_contains_ca_certs),
+            ("attribute certificates only", point.only_contains_attribute_certs), ("an indirect CRL", point.indirect_crl),
+            ("some reasons only", point.only_some_reasons), ("one distribution point's partition",
+                                                             point.full_name or point.relative_name)) if value]
+        if narrowed:
+            return f"a partial CRL ({', '.join(narrowed)})"
+    return None
+
+
 def crl_entries(crl):
     """{serial (hex, as serial_hex): reason name} of a CRL; 'unspecified' where no reason code is given."""
     entries = {}

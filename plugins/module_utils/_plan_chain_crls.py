@@ -3,13 +3,15 @@
 inventory names (paths or URLs), kept in one file the servers check (see _plan).
 
 nginx (OpenSSL with CRL checks on every level) rejects every client once the CRL of any CA of
-the chain is missing or has expired, so the file keeps, for each CA, the newest valid CRL it has
-seen: a source that cannot be reached or serves an older CRL is reported and changes nothing.
+the chain is missing or has expired, so the file keeps, for each CA, the newest valid complete CRL it has
+seen: a source that cannot be reached or serves an older CRL is reported and changes nothing, and
+a delta or partial CRL is never kept (nginx would read it as the complete list).
 """
 from __future__ import annotations
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, days_until, utcnow
-from ansible_collections.mtls.nginx.plugins.module_utils._crl import crl_next_update, crl_number, dump_crl, load_crls
+from ansible_collections.mtls.nginx.plugins.module_utils._crl import (crl_next_update, crl_number, dump_crl, load_crls,
+                                                                     partial_scope)
 from ansible_collections.mtls.nginx.plugins.module_utils._plan import CRL_MODE, Plan
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificates
 
@@ -33,8 +35,11 @@ def plan_chain_crls(p, chain_data, fetched, current_data, now=None):
             warnings.append(str(exc))
             continue
         for crl in crls:
-            issuer = _issuer(chain, crl)
-            if issuer is None:
+            issuer, partial = _issuer(chain, crl), partial_scope(crl)
+            if partial:
+                warnings.append(f"{source}: {partial} of {crl.issuer.rfc4514_string()}; left out (nginx would take it for"
+                                " the complete list and miss what only the base CRL revokes)")
+            elif issuer is None:
                 warnings.append(f"{source}: a CRL of {crl.issuer.rfc4514_string()}, no CA of the chain (or a bad signature);"
                                 " left out")
             elif crl_next_update(crl) <= now:
@@ -49,7 +54,7 @@ def plan_chain_crls(p, chain_data, fetched, current_data, now=None):
         warnings.append(str(exc))
     for crl in kept:
         issuer = _issuer(chain, crl)
-        if issuer is not None and crl_next_update(crl) > now:
+        if issuer is not None and crl_next_update(crl) > now and not partial_scope(crl):
             candidates[issuer.subject].append((crl, "kept"))
     missing = [ca.subject.rfc4514_string() for ca in chain if not candidates[ca.subject]]
     if missing:

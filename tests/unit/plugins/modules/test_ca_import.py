@@ -241,3 +241,33 @@ def test_a_damaged_crl_file_is_mended_from_the_sources(run_module, imported, cor
     result = run_module("chain_crls", crls_args(imported, source))
     assert result["changed"] and "is not a readable CRL" in str(result["warnings"])
     assert (imported / "pki/ca/chain-crls.pem").read_bytes() == source.read_bytes()
+
+
+def scoped_crl(ca, number, extension):
+    """A CRL of ca with CRLNumber number and one more extension (a delta indicator, a distribution point)."""
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca[0].subject).last_update(NOW)
+               .next_update(NOW + datetime.timedelta(days=30)).add_extension(x509.CRLNumber(number), critical=False)
+               .add_extension(extension, critical=True))
+    return C.dump_crl(builder.sign(ca[1], C.signature_hash(ca[1])))
+
+
+@pytest.mark.parametrize("label, extension", [
+    ("a delta CRL (over base CRL 5)", "delta"),
+    ("a partial CRL (user certificates only)", "users"),
+    ("a partial CRL (some reasons only)", "reasons"),
+])
+def test_a_delta_or_partial_crl_is_never_kept_over_the_base(run_module, imported, corporate, label, extension):
+    """The company root's base CRL #5 revokes our issuing CA; its delta #6 (or a partial CRL) must not replace it."""
+    extension = {"delta": x509.DeltaCRLIndicator(5),
+                 "users": x509.IssuingDistributionPoint(None, None, True, False, None, False, False),
+                 "reasons": x509.IssuingDistributionPoint(None, None, False, False,
+                                                          frozenset([x509.ReasonFlags.key_compromise]), False, False)}[extension]
+    base = imported / "base.pem"
+    base.write_bytes(C.dump_crl(crl_of(corporate["root"], number=5)))
+    partial = imported / "partial.pem"
+    partial.write_bytes(scoped_crl(corporate["root"], 6, extension))
+    result = run_module("chain_crls", crls_args(imported, base, partial))
+    assert result["crls"][0]["crl_number"] == 5 and f"{partial}: {label} of CN=Corp Root CA; left out" in str(result["warnings"])
+    alone = run_module("chain_crls", {**crls_args(imported, partial), "path": str(imported / "pki/ca/other.pem")})
+    assert alone["failed"] and alone["msg"].startswith("sources: no valid CRL of CN=Corp Root CA")
+    assert not (imported / "pki/ca/other.pem").exists()
