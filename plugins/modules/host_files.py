@@ -138,6 +138,29 @@ options:
       hint:
         description: What the message tells the user to do.
         type: str
+  crl_guard:
+    description:
+      - >-
+        The lost-PKI guard for CRLs. When O(files) would replace the file at O(crl_guard.path) (PEM CRLs,
+        nginx's C(ssl_crl)), the call fails, changing nothing, if the new content has no CRL of a CA in
+        O(crl_guard.trust) (nginx's C(ssl_client_certificate); its new content when O(files) writes it too,
+        else the host's file): nginx checks a CRL of every CA of a client's chain and would refuse every
+        client under that CA. A CRL counts for a CA when its issuer is the CA's subject and, where both
+        name one, its authority key identifier is the CA's subject key identifier.
+    type: dict
+    version_added: "0.5.0"
+    suboptions:
+      path:
+        description: The CRL file to guard.
+        type: path
+        required: true
+      trust:
+        description: The CA certificates file whose CAs need a CRL.
+        type: path
+        required: true
+      hint:
+        description: What the message tells the user to do.
+        type: str
         default: ""
   owner:
     description: Owner of every directory and file (name or numeric id).
@@ -207,7 +230,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError
 from ansible_collections.mtls.nginx.plugins.module_utils._files import octal_mode, pid_running, read_bytes, resolve_owner, sync
-from ansible_collections.mtls.nginx.plugins.module_utils._trust import guard_error
+from ansible_collections.mtls.nginx.plugins.module_utils._trust import crl_guard_error, guard_error
 
 
 def decode(entry, index):
@@ -229,6 +252,18 @@ def guard_trust(guard, files):
             error = guard_error(path, read_bytes(path), data, guard["retired"], guard["hint"])
             if error:
                 raise MtlsError(error)
+
+
+def guard_crls(guard, files):
+    """Fail, before anything is written, where the new CRL file lacks a CRL of a CA the host will trust."""
+    if not guard:
+        return
+    written = {path: data for path, data, _mode, _command in files}
+    if guard["path"] in written:
+        trust = written.get(guard["trust"], read_bytes(guard["trust"]))
+        error = trust is not None and crl_guard_error(guard["path"], guard["trust"], trust, written[guard["path"]], guard["hint"])
+        if error:
+            raise MtlsError(error)
 
 
 def show(path, data):
@@ -256,6 +291,9 @@ def main():
                 "path": {"type": "path", "required": True},
                 "retired": {"type": "list", "elements": "str", "default": []},
                 "hint": {"type": "str", "default": ""}}},
+            "crl_guard": {"type": "dict", "options": {
+                "path": {"type": "path", "required": True}, "trust": {"type": "path", "required": True},
+                "hint": {"type": "str", "default": ""}}},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
         },
@@ -269,6 +307,7 @@ def main():
         directories = [(d["path"], octal_mode(d["mode"], f"directories[{i}].mode")) for i, d in enumerate(params["directories"])]
         files = [decode(entry, index) for index, entry in enumerate(params["files"])]
         guard_trust(params["trust_guard"], files)
+        guard_crls(params["crl_guard"], files)
         diffs = [show(path, data) for (path, data, _mode, _command), entry in zip(files, params["files"]) if entry["diff"]]
         uid, gid = resolve_owner(params["owner"], params["group"])
         ready = params["validate_needs"] is None or os.path.exists(params["validate_needs"])

@@ -4,9 +4,10 @@ Every claim is a real TLS request to nginx with the certificate a user's device 
 leaves the scenario as it found it: alice's certificate renewed (same key), the original CA trusted.
 """
 import os
+import subprocess
 
 import pytest
-from conftest import PKI_DIR, client_files, converge, https_get, keep_copy
+from conftest import PKI_DIR, PROJECT_DIR, client_files, converge, https_get, keep_copy
 from cryptography import x509
 
 
@@ -64,6 +65,26 @@ def test_the_client_ca_is_replaced_only_on_purpose(host, inventory, users, scrat
     # and back, on purpose again: the original CA is trusted, alice's certificate works
     converge({"mtls_clients": users}, expect_success=False)
     converge({"mtls_clients": users, "mtls_replace_client_ca": True})
+    assert https_get(port, *client_files(PKI_DIR, "alice")).status == 200
+
+
+def test_the_daily_crl_job_against_another_pki_changes_nothing_on_the_host(host, inventory, scratch):
+    """refresh_crl.yml with mtls_pki_dir at another team's PKI (the one the test above made): its CRLs would
+    leave the CA the host trusts without a CRL, and nginx would refuse every client after nginx -t passed."""
+    port = inventory["mtls_listen_port"]
+    other = os.path.join(scratch, "other-pki")
+    assert os.path.exists(os.path.join(other, "ca", "crl.pem"))
+    before = host_state(host)
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": os.path.join(PROJECT_DIR, ".collections"),
+           "ANSIBLE_CONFIG": os.path.join(PROJECT_DIR, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    result = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"mtls_pki_dir={other}",
+                             os.path.join(PROJECT_DIR, "playbooks", "refresh_crl.yml")],
+                            capture_output=True, text=True, env=env, check=False)
+    text = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, text[-3000:]
+    assert "/etc/nginx/mtls/crl.pem: this run would leave no CRL of the client CA CN=mtls.nginx Molecule CA" in text
+    assert "Nothing was changed" in text and "mtls_replace_client_ca=true" in text
+    assert host_state(host) == before
     assert https_get(port, *client_files(PKI_DIR, "alice")).status == 200
 
 

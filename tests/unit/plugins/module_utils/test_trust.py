@@ -69,3 +69,37 @@ def test_a_hostile_subject_is_printed_escaped():
     hostile = ca("evil\x1b[2J\nok")
     error = T.guard_error("/x", hostile, OLD)
     assert "CN=evil\\x1b[2J\\nok" in error and "\x1b" not in error and "\n" not in error
+
+
+def _crl_of(cert, key, other_key_id=False):
+    from ansible_collections.mtls.nginx.plugins.module_utils import _crl as C
+    crl = C.build_crl(cert, key, [], 1, 30, NOW)
+    if other_key_id:  # the CA's name, another key (another team's CA of the same name)
+        crl = C.build_crl(X.issue_ca_certificate(K.generate_key("ec"), cert.subject, 3650, NOW), key, [], 1, 30, NOW)
+    return C.dump_crl(crl)
+
+
+_TEAM = X.load_certificates(SAME, "same")[0]
+TEAM_CRL, ROOT_CRL, FOREIGN_CRL = _crl_of(_TEAM, _OLD_KEY), _crl_of(_ROOT, _ROOT_KEY), _crl_of(_TEAM, _OLD_KEY, True)
+
+
+@pytest.mark.parametrize("trust, crls, missing", [
+    (SAME, TEAM_CRL, []),
+    (SAME_RENEWED, TEAM_CRL, []),  # the same CA (name and key) renewed
+    (SAME_UNDER_ROOT + ROOT, TEAM_CRL + ROOT_CRL, []),  # two tiers: a CRL of each
+    (SAME_UNDER_ROOT + ROOT, ROOT_CRL + TEAM_CRL, []),  # in any order
+    (SAME_UNDER_ROOT + ROOT, TEAM_CRL, ["CN=Team Root CA"]),
+    (SAME, ROOT_CRL, ["CN=Team Client CA,O=Example Org,C=NL"]),  # another PKI's CRL (refresh_crl, wrong mtls_pki_dir)
+    (SAME, FOREIGN_CRL, ["CN=Team Client CA,O=Example Org,C=NL"]),  # the same name, another key
+    (SAME, b"", ["CN=Team Client CA,O=Example Org,C=NL"]),
+    (SAME, b"-----BEGIN X509 CRL-----\ngarbage\n-----END X509 CRL-----\n", ["CN=Team Client CA,O=Example Org,C=NL"]),
+    (b"", b"", []),
+])
+def test_a_crl_set_must_have_a_crl_of_every_trusted_ca(trust, crls, missing):
+    assert [name for name, _digest in T.without_crl(trust, crls)] == missing
+    error = T.crl_guard_error("/etc/nginx/mtls/crl.pem", "/etc/nginx/mtls/ca.crt", trust, crls, "Restore it.")
+    if missing:
+        assert error.startswith(f"/etc/nginx/mtls/crl.pem: this run would leave no CRL of the client CA {missing[0]}")
+        assert error.endswith("Nothing was changed. Restore it.")
+    else:
+        assert error is None

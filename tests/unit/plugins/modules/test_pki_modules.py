@@ -230,6 +230,34 @@ def test_host_files_validates_defers_removes_and_probes(run_module, pki):
     assert site.read_text() == "listen 443;\n"
 
 
+def test_host_files_never_writes_a_crl_set_that_lacks_a_trusted_cas_crl(run_module, pki):
+    """The CRL guard, against the trust file on the host or the one the same call writes."""
+    from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _keys, _x509
+
+    def ca_and_crl(name):
+        key = _keys.generate_key("ec")
+        cert = _x509.issue_ca_certificate(key, _x509.build_name(name, None, None), 3650)
+        return _x509.dump_certificate(cert), _crl.dump_crl(_crl.build_crl(cert, key, [], 1, 30))
+    (ours, ours_crl), (theirs, theirs_crl) = ca_and_crl("Our CA"), ca_and_crl("Their CA")
+    host = pki / "host"
+    host.mkdir()
+    (host / "ca.crt").write_bytes(ours)
+    (host / "crl.pem").write_bytes(ours_crl)
+
+    def entry(name, data):
+        return {"path": str(host / name), "content": base64.b64encode(data).decode()}
+    guard = {"path": str(host / "crl.pem"), "trust": str(host / "ca.crt"), "hint": "Restore it."}
+    args = {"owner": str(os.getuid()), "group": str(os.getgid()), "crl_guard": guard}
+    for check_mode in (True, False):  # refused alike, and nothing written
+        refused = run_module("host_files", {**args, "files": [entry("crl.pem", theirs_crl)]}, check=check_mode)
+        assert refused.get("failed") and "this run would leave no CRL of the client CA" in refused["msg"], refused
+        assert (host / "crl.pem").read_bytes() == ours_crl
+    both = {**args, "files": [entry("ca.crt", theirs), entry("crl.pem", theirs_crl)]}  # the trust moves with it
+    assert run_module("host_files", both, check=True)["changed"] is True
+    assert run_module("host_files", both)["changed"] is True and (host / "crl.pem").read_bytes() == theirs_crl
+    assert run_module("host_files", {**args, "files": [entry("crl.pem", theirs_crl + ours_crl)]})["changed"] is True
+
+
 @pytest.mark.parametrize("bad, fragment", [
     ({"files": [{"path": "/tmp/x", "content": "not base64!"}]}, "files[0].content must be base64"),
     ({"files": [{"path": "/tmp/x", "content": "", "mode": "rw"}]}, "files[0].mode must be an octal string"),
