@@ -146,10 +146,14 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
                    f" {site_ports[service['listen_port']]}'s; give the service a port of its own"
                    for index, service in enumerate(get("mtls_stream_services") or [])
                    if isinstance(service, dict) and service.get("listen_port") in site_ports]
-        # What the verify step requests: each site's URL, checked against the CA devices trust for it.
+        # What the verify step requests: each site's URL, checked against the CA devices trust for it, as
+        # the first present user whose key is on the control node and whom the site's allow list admits
+        # ("" where none is: then only the refusal without a certificate is proven).
+        provers = [client["name"] for client in view["clients"] if client["state"] == "present" and not client["csr"]]
         verify = [{"url": server_url(site["server_name"], site["listen_port"]),
                    "trust": site["ca_certificate"] if site["mode"] == "include"
-                   else device_trust(site["brought"], get("mtls_server_ca_certificate"), pki_server_ca)}
+                   else device_trust(site["brought"], get("mtls_server_ca_certificate"), pki_server_ca),
+                   "user": next((name for name in provers if site["allow"] is None or name in site["allow"]), "")}
                   for site in sites]
         # The server role keeps its contract as a fact, which -vvv prints: nothing secret goes in it (the
         # clients with their passphrases and requests are the pki role's).

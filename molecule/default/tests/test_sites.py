@@ -208,6 +208,8 @@ def sites(echo, team_ca):
         {"name": "legacy", "mode": "include", "server_name": "legacy.test", "allow": ["alice"], "ca_certificate": team_ca[2]},
         {"name": "api", "server_name": "api.test", "dns_names": ["api2.test"], "verify_client": "optional",
          "locations": [{"path": "/status", "public": True}, {"path": "/private", "allow": ["alice"]}]},
+        # Not for alice, the first user: site.yml's proof must request it as bob.
+        {"name": "reports", "server_name": "reports.test", "allow": ["bob"]},
     ]
 
 
@@ -225,9 +227,10 @@ def converged(host, port, echo, team_ca, public_site, users):
         refused = []
         converge(extra, expect_success=False, output=refused)
         legacy_block(host, port, echo, team_ca)
-        first = converge(extra)
+        proof = []
+        first = converge(extra, output=proof)
         second = converge(extra)
-        yield {"refused": refused[0], "first": first, "second": second, "extra": extra}
+        yield {"refused": refused[0], "first": first, "second": second, "extra": extra, "proof": proof[0]}
     finally:
         host.run_expect([0], "rm -f %s && nginx -s reload" % LEGACY_CONF)
         converge({"mtls_clients": [*users[:-1], {"name": "frank", "state": "absent"}], "mtls_sites": []})
@@ -431,6 +434,13 @@ def test_a_bad_certificate_gets_495_on_every_site(converged, port, scratch, our_
         for site in ("grafana.test", "kibana.test", "api.test"):
             assert request(port, site, cert=pair)[0] == 495, (label, site)
         assert request(port, "legacy.test", cert=pair, cafile=team_ca[2])[0] == 495, (label, "legacy.test")
+
+
+def test_site_yml_proves_each_site_as_a_user_it_admits(converged, port):
+    for site, user in (("grafana.test", "alice"), ("kibana.test", "alice"), ("legacy.test", "alice"), ("reports.test", "bob")):
+        assert f"https://{site}:{port}/ as {user}" in converged["proof"], site
+    assert request(port, "reports.test", cert=client_files(PKI_DIR, "bob"))[0] == 200
+    assert request(port, "reports.test", cert=alice())[0] == 403
 
 
 def test_the_public_site_on_the_same_port_is_untouched(converged, port):

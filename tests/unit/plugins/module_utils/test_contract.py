@@ -167,8 +167,9 @@ def test_the_pki_role_issues_a_certificate_for_each_site_and_fences_the_server_c
 def test_each_site_is_verified_against_the_ca_devices_trust_for_it():
     sites = [{"name": "a", "server_name": "a.test", "listen_port": 8443},
              {"name": "legacy", "mode": "include", "server_name": "legacy.test", "ca_certificate": "/c/corp.crt"}]
-    assert server(mtls_sites=sites)["verify"] == [{"url": "https://a.test:8443/", "trust": "/srv/pki/server/ca.crt"},
-                                                  {"url": "https://legacy.test/", "trust": "/c/corp.crt"}]
+    assert server(mtls_sites=sites)["verify"] == [
+        {"url": "https://a.test:8443/", "trust": "/srv/pki/server/ca.crt", "user": "alice"},
+        {"url": "https://legacy.test/", "trust": "/c/corp.crt", "user": "alice"}]
 
 
 def test_the_server_roles_contract_holds_no_secret():
@@ -177,3 +178,14 @@ def test_the_server_roles_contract_holds_no_secret():
                                     {"name": "bob", "csr": "-----BEGIN CERTIFICATE REQUEST-----"}])
     assert "alice-secret-passphrase" not in repr(contract) and "BEGIN CERTIFICATE REQUEST" not in repr(contract)
     assert contract["present"] == ["alice", "bob"] and contract["verify_name"] == "alice"
+
+
+def test_each_site_is_proven_as_a_user_it_admits():
+    """Three sites, alice first: kibana admits only dave; secret admits only bob (whose key is not here: a csr)."""
+    sites = [{"name": "grafana", "server_name": "grafana.test"},
+             {"name": "kibana", "server_name": "kibana.test", "allow": ["dave"]},
+             {"name": "secret", "server_name": "secret.test", "allow": ["bob"]}]
+    verify = server(mtls_sites=sites)["verify"]
+    assert [(item["url"], item["user"]) for item in verify] == [
+        ("https://grafana.test/", "alice"), ("https://kibana.test/", "dave"), ("https://secret.test/", "")]
+    assert server()["verify"][0]["user"] == "alice"  # the implicit site
