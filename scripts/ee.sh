@@ -5,7 +5,8 @@
 # builds it, as `ansible-builder build` would, with two additions this machine needs: the host's
 # network (containers here resolve no names) and the Python packages served from a local index
 # (pip on this machine reaches PyPI through its own configuration, which a container does not
-# share). The index is a build argument only: the image's pip still points at PyPI.
+# share). The index is a build argument only, and the image is flattened at the end: no layer or
+# history entry of it holds the index, and the image's pip still points at PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,5 +61,25 @@ start=$(date +%s)
 docker build --network host --build-arg "PIP_INDEX_URL=http://127.0.0.1:$port/index/" \
   --tag "$image" "$build/context" > "$build/docker-build.log" 2>&1 \
   || { tail -n 40 "$build/docker-build.log" >&2; exit 1; }
+# Flattened to one layer: the build's layers and history hold the local index (the base stage's
+# /etc/pip.conf, which the final stage only hides, and the build argument in each RUN's history).
+# The image keeps the final file system and its run configuration (environment, user, directory,
+# entrypoint, command), nothing of how it was built; tests/ee checks both.
+changes=()
+while IFS= read -r change; do changes+=(--change "$change"); done < <(
+  docker image inspect -f '{{json .Config}}' "$image" | "$python" -c '
+import json, sys
+config = json.load(sys.stdin)
+for variable in config.get("Env") or []:
+    print(f"ENV {variable}")
+for key, instruction in (("Entrypoint", "ENTRYPOINT"), ("Cmd", "CMD")):
+    if config.get(key):
+        print(f"{instruction} {json.dumps(config[key])}")
+for key, instruction in (("User", "USER"), ("WorkingDir", "WORKDIR")):
+    if config.get(key):
+        print(f"{instruction} {config[key]}")')
+container=$(docker create "$image")
+docker export "$container" | docker import "${changes[@]}" --message "mtls.nginx execution environment" - "$image" >/dev/null
+docker rm "$container" >/dev/null
 size=$(docker image inspect -f '{{.Size}}' "$image")
 echo "ee: built $image in $(( $(date +%s) - start ))s, $(( size / 1000000 )) MB"

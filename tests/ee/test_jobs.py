@@ -6,11 +6,16 @@ volume for one inventory edit (carol and dave added, bob revoked), a rerun, and 
 is empty (the lost-PKI guard stops it before the host changes); the daily CRL job runs there too,
 and `ansible-navigator run --eei` with the same image.
 """
+import io
 import json
 import os
+import re
+import subprocess
+import tarfile
+import tempfile
 
 import pytest
-from conftest import Job, host_files, https_status, navigator_run, run_job, user
+from conftest import IMAGE, Job, host_files, https_status, navigator_run, run_job, user
 from cryptography import x509
 
 BEFORE = [user("alice"), user("bob")]
@@ -90,3 +95,23 @@ def test_a_job_with_an_empty_volume_is_refused_and_changes_no_host(jobs):
     assert not empty.succeeded
     assert "Restore it from your backup" in " ".join(empty.output.split()), empty.output[-4000:]
     assert jobs["empty_host_unchanged"] and jobs["empty_status"] == 200
+
+
+def test_no_layer_or_history_entry_of_the_image_holds_the_build_index():
+    """make ee served the wheels from a local index (a build argument, /etc/pip.conf in the build's stages)."""
+    index = re.compile(rb"PIP_INDEX_URL|127\.0\.0\.1:\d+/(index|wheels)")
+    history = subprocess.run(["docker", "history", "--no-trunc", IMAGE], capture_output=True, check=True).stdout
+    assert not index.search(history), history
+    with tempfile.TemporaryDirectory() as directory:
+        archive = os.path.join(directory, "image.tar")
+        subprocess.run(["docker", "save", "-o", archive, IMAGE], check=True)
+        layers = 0
+        with tarfile.open(archive) as image:
+            for member in (member for member in image.getmembers() if member.isfile()):
+                data = image.extractfile(member).read()
+                assert not index.search(data), member.name  # configs, manifests and every file of every layer
+                if data[257:262] == b"ustar":
+                    layers += 1
+                    with tarfile.open(fileobj=io.BytesIO(data)) as layer:
+                        assert not [name for name in layer.getnames() if name.endswith("pip.conf")], member.name
+        assert layers == 1
