@@ -364,6 +364,7 @@ server {{
     include /etc/nginx/mtls/sites/legacy.conf;
     location / {{
         proxy_pass http://legacy_upstream;
+        proxy_http_version 1.1;
         proxy_set_header Host $host;
         proxy_set_header X-Real-IP $remote_addr;
         include /etc/nginx/mtls/identity-headers.conf;
@@ -383,6 +384,7 @@ server {{
     rewrite ^/old/(.*)$ /$1 last;
     location / {{
         proxy_pass http://127.0.0.1:{echo};
+        proxy_http_version 1.1;
     }}
 }}
 """}}[style]
