@@ -4,7 +4,7 @@
 # Usage: scripts/timed.sh STEP [STEP ...]   each STEP is a make target; "molecule:SCENARIO" runs one
 # Molecule scenario.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 rows=()
 report() {

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """How a flaky test is hunted (README, Testing): open many WebSockets through an mTLS site with two
 clients side by side, and count the handshakes that never answer.
 

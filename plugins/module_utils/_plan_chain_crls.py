@@ -10,8 +10,8 @@ a delta or partial CRL is never kept (nginx would read it as the complete list).
 from __future__ import annotations
 
 from ansible_collections.mtls.nginx.plugins.module_utils._common import PkiError, days_until, utcnow
-from ansible_collections.mtls.nginx.plugins.module_utils._crl import (crl_next_update, crl_number, dump_crl, load_crls,
-                                                                     partial_scope)
+from ansible_collections.mtls.nginx.plugins.module_utils._crl import (
+    crl_next_update, crl_number, dump_crl, load_crls, partial_scope)
 from ansible_collections.mtls.nginx.plugins.module_utils._plan import CRL_MODE, Plan
 from ansible_collections.mtls.nginx.plugins.module_utils._x509 import load_certificates
 

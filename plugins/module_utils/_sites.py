@@ -228,8 +228,8 @@ def include_errors(fact, included, site_path, tls_dir):
                     found.append(f"{at}: 'error_page {page}' sends {', '.join(statuses)} to a named location, which"
                                  f" nginx enters without the server level's checks: a request {label} refuses would reach"
                                  f" {words[-1]}. Remove it: the snippet has its own pages for these statuses ({INCLUDE_DOCS})")
-        names = {str(site["server_name"]).lower()} | {str(name).lower() for server in including
-                                                     for name in server.get("names") or []}
+        names = {str(site["server_name"]).lower()}
+        names |= {str(name).lower() for server in including for name in server.get("names") or []}
         for server in servers:
             if server in including or ours(server.get("where")):
                 continue

@@ -138,6 +138,7 @@ options:
       hint:
         description: What the message tells the user to do.
         type: str
+        default: ""
   crl_guard:
     description:
       - >-
@@ -161,6 +162,7 @@ options:
       hint:
         description: What the message tells the user to do.
         type: str
+        default: ""
         default: ""
   owner:
     description: Owner of every directory and file (name or numeric id).
