@@ -163,7 +163,6 @@ options:
         description: What the message tells the user to do.
         type: str
         default: ""
-        default: ""
   owner:
     description: Owner of every directory and file (name or numeric id).
     type: str
