@@ -50,3 +50,20 @@ def test_examples_and_return_are_yaml(docs, name):
     examples = yaml.safe_load(entry["examples"])
     assert examples and all(f"mtls.nginx.{name}" in task for task in examples if any(k.startswith("mtls.nginx.") for k in task))
     assert entry["return"], f"{name} documents no return values"
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_each_module_runs_as_ansible_runs_it(run_module_subprocess, name):
+    """The other module tests run each backend in this process (as the action plugins do on the control node):
+    here each module file runs as Ansible runs it, a subprocess that prints JSON."""
+    required = sorted(option for option, settings in SPECS[name]["argument_spec"].items() if settings.get("required"))
+    result = run_module_subprocess(name, {}, check=True)
+    assert result["failed"] and f"missing required arguments: {', '.join(required)}" in result["msg"], result
+
+
+def test_a_module_as_a_subprocess_prints_no_secret(run_module_subprocess, tmp_path):
+    args = {"certificate_path": str(tmp_path / "ca.crt"), "private_key_path": str(tmp_path / "ca.key"),
+            "common_name": "Test CA", "passphrase": "ca-secret-passphrase"}
+    made = run_module_subprocess("ca_root", args)
+    assert made["changed"] and made["reissue_reason"] == "missing", made
+    assert "ca-secret-passphrase" not in made["_stdout"] and "PRIVATE" not in made["_stdout"]
