@@ -7,7 +7,8 @@ from ansible_collections.mtls.nginx.plugins.module_utils import _inventory, _rol
 
 # What each nginx host says about its server certificate (the rest falls back to the control node's).
 FLEET_VARIABLES = ("mtls_server_name", "mtls_server_dns_names", "mtls_server_ip_addresses", "mtls_server_certificate",
-                   "mtls_server_private_key", "mtls_sites", "mtls_listen_port")
+                   "mtls_server_private_key", "mtls_sites", "mtls_listen_port", "mtls_listen_address", "mtls_upstream",
+                   "mtls_upstream_send_certificate", "mtls_locations", "mtls_verify_client")
 
 
 # The listener's settings under the server model's names (see _server_model.build).
@@ -65,8 +66,7 @@ def fleet_errors(hosts, fallback, client_names=()):
                                         lambda _index, field: f"mtls_server_{field}")
         errors += [where + error for error in found]
         # A host's sites, checked here too: their names fence the server CA the pki role makes first.
-        errors += [where + error for error in _sites.errors(own.get("mtls_sites"), client_names,
-                                                            settings.get("mtls_listen_port") or 443)]
+        errors += [where + error for error in _sites.errors(own.get("mtls_sites"), client_names, settings)]
         name = settings.get("mtls_server_name")
         if found or not isinstance(name, str):
             continue
@@ -126,7 +126,7 @@ def contract(variables, role, fleet_hosts=None, host="", pki_server_ca=""):
             times={name: get(name) for name in ("mtls_ssl_session_timeout", "mtls_keepalive_timeout", "mtls_worker_shutdown_timeout")
                    if name != "mtls_worker_shutdown_timeout" or get(name)},
             stream_services=get("mtls_stream_services"))
-        site_errors = _sites.errors(get("mtls_sites"), names, port)
+        site_errors = _sites.errors(get("mtls_sites"), names, variables)
         errors += site_errors
     else:
         errors += _inventory.server_errors(get("mtls_server_name"), port, kit_url=get("mtls_client_kit_url", ""))

@@ -29,6 +29,29 @@ IMPLICIT_FIELDS = {"server_name": "mtls_server_name", "dns_names": "mtls_server_
                    "private_key": "mtls_server_private_key", **DEFAULTS}
 
 
+# The single-site variables' defaults (roles/server/defaults/main.yml), for a host that sets none (the pki
+# role, which checks every host's sites too, does not see the server role's defaults).
+HOST_DEFAULTS = {"listen_address": "*", "listen_port": 443, "upstream": "", "send_certificate": False, "locations": [],
+                 "verify_client": "on"}
+
+
+def host_defaults(variables):
+    """What a site leaves out, from the host's single-site variables (DEFAULTS)."""
+    return {field: HOST_DEFAULTS[field] if variables.get(variable) is None else variables.get(variable)
+            for field, variable in DEFAULTS.items()}
+
+
+def resolve(site, defaults):
+    """A site with what it leaves out taken from the host (defaults: host_defaults): the one merged form that
+    the checks read and the server model is built from. An included site's server block is the team's, so
+    it has no upstream or locations of ours and always demands a certificate."""
+    site = {"mode": "server", "dns_names": [], "ip_addresses": [], "websocket": False, "default_server": False,
+            "certificate": "", "private_key": "", "allow": None, **defaults, **site}
+    if site["mode"] == "include":
+        site.update(upstream="", locations=[], websocket=False, default_server=False, verify_client="on")
+    return site
+
+
 def normalize(variables):
     """Each site of a host with every field; variables: the host's mtls_* variables.
 
@@ -40,11 +63,8 @@ def normalize(variables):
                                    "name": IMPLICIT}]
     normalized = []
     for site in sites:
-        site = {"mode": "server", "dns_names": [], "ip_addresses": [], "websocket": False, "default_server": False,
-                "certificate": "", "private_key": "", "allow": None,
-                **{field: get(variable) for field, variable in DEFAULTS.items()}, **site}
-        if site["mode"] == "include":  # the team's server block has the rest; verification is always on
-            site.update(upstream="", locations=[], websocket=False, default_server=False, verify_client="on")
+        site = resolve(site, host_defaults(variables))
+        if site["mode"] == "include":
             # The CA of that block's own certificate, which the verify step checks it against (empty: the system's).
             site["ca_certificate"] = site.get("ca_certificate") or get("mtls_server_ca_certificate") or ""
         site["dns_names"], site["ip_addresses"] = site["dns_names"] or [], site["ip_addresses"] or []
@@ -72,10 +92,12 @@ def fleet_entries(variables):
             for site in variables.get("mtls_sites") or [] if isinstance(site, dict) and site.get("mode") != "include"]
 
 
-def errors(sites, client_names, default_port=443):
+def errors(sites, client_names, variables=None):
     """Problems in mtls_sites, each naming the site and field: everything lands in nginx's
-    configuration or a file name, so nothing is taken on trust. default_port: the host's
-    mtls_listen_port, a site's port when it names none."""
+    configuration or a file name, so nothing is taken on trust. variables: the host's mtls_*
+    variables, whose single-site settings a site takes where it leaves them out: each site is
+    resolved first and the merged site checked, as the server model will read it."""
+    inherited = host_defaults(variables or {})
     if sites is None or sites == []:
         return []
     if not isinstance(sites, list):
@@ -98,8 +120,9 @@ def errors(sites, client_names, default_port=443):
         else:
             names[name], ids[variable_id(name)] = index, index
         where = f"{where} ({name})" if isinstance(name, str) and SITE_NAME_RE.match(name) else where
-        found += _site_errors(site, where, client_names, default_port)
-        port = site.get("listen_port", default_port)
+        merged = resolve(site, inherited)
+        found += _site_errors(site, merged, where, client_names)
+        port = merged["listen_port"]
         key = (str(site.get("server_name")).lower(), port)
         if key in addresses:
             found.append(f"{where}.server_name {site.get('server_name')} on port {port} is mtls_sites[{addresses[key]}]'s"
@@ -119,12 +142,14 @@ def variable_id(name):
     return str(name).replace("-", "_")
 
 
-def _site_errors(site, where, client_names, default_port):
+def _site_errors(site, merged, where, client_names):
+    """The problems of one site: what it wrote (site) where only that matters, the merged site (resolve)
+    where the server model reads the merged value; a message about a value the site inherits says so."""
     found = []
     unknown = sorted(set(site) - FIELDS)
     if unknown:
         found.append(f"{where} has unknown fields {', '.join(unknown)}; check their spelling (README, Several sites)")
-    mode = site.get("mode", "server")
+    mode = merged["mode"]
     if mode not in MODES:
         found.append(f"{where}.mode must be one of {', '.join(MODES)}, got {mode!r}")
     elif mode == "server" and "ca_certificate" in site:
@@ -136,19 +161,23 @@ def _site_errors(site, where, client_names, default_port):
                      f" has only {', '.join(sorted(INCLUDE_FIELDS))})")
     if "allow" in site:
         found += _inventory.allow_errors(where, site["allow"], client_names)
-        if any(isinstance(location, dict) and location.get("public") for location in site.get("locations") or []):
-            found.append(f"{where} has an allow list for the whole site and public locations; a public path needs no"
+        locations = merged["locations"] if isinstance(merged["locations"], list) else []
+        if any(isinstance(location, dict) and location.get("public") for location in locations):
+            found.append(f"{where} has an allow list for the whole site and public locations"
+                         f"{'' if 'locations' in site else ' (inherited from mtls_locations)'}; a public path needs no"
                          " certificate, so give it a site of its own or drop the allow list")
-    # The single-site checks, said of the site's fields.
+    # The single-site checks, said of the merged site's fields (and where a value comes from the host, so).
+    labels = {field: f"{where}.{field}" if field in site or field == "server_name" else f"{where}.{field} (inherited from"
+              f" {DEFAULTS[field]})" for field in ("server_name", *DEFAULTS)}
     checked = _inventory.server_errors(
-        site.get("server_name"), site.get("listen_port", default_port), site.get("listen_address", "*"), site.get("upstream", ""),
-        site.get("locations"), site.get("verify_client", "on"), [{"name": name} for name in client_names])
+        merged.get("server_name"), merged["listen_port"], merged["listen_address"], merged["upstream"],
+        merged["locations"], merged["verify_client"], [{"name": name} for name in client_names])
     found += [re.sub(r"mtls_(server_name|listen_port|listen_address|upstream|locations|verify_client)",
-                     lambda match: f"{where}.{match.group(1)}", message) for message in checked]
+                     lambda match: labels[match.group(1)], message) for message in checked]
     found += _inventory.fleet_errors([{"dns_names": site.get("dns_names") or [], "ip_addresses": site.get("ip_addresses") or []}],
                                      lambda _index, field: f"{where}.{field}")
-    if site.get("verify_client", "on") not in ("on", "optional"):
-        found.append(f"{where}.verify_client must be on or optional, got {site.get('verify_client')!r}")
+    if merged["verify_client"] not in ("on", "optional"):
+        found.append(f"{labels['verify_client']} must be on or optional, got {merged['verify_client']!r}")
     for field in ("websocket", "default_server", "send_certificate"):
         if field in site and not isinstance(site[field], bool):
             found.append(f"{where}.{field} must be true or false, got {site[field]!r}")

@@ -82,6 +82,34 @@ def test_bad_sites_are_named_by_site_and_field(sites, fragment):
     assert len(found) == 1 and fragment in found[0], found
 
 
+PUBLIC_STATUS = [{"path": "/status", "public": True}]
+
+
+@pytest.mark.parametrize("host, site, expected", [
+    # (a) the host verifies optionally and the site has a public location of its own: fine.
+    ({"mtls_verify_client": "optional"}, {"locations": PUBLIC_STATUS}, []),
+    # (b) the host's public location, which a site that demands certificates would make certificate-only.
+    ({"mtls_verify_client": "optional", "mtls_locations": PUBLIC_STATUS}, {"verify_client": "on"},
+     ["mtls_sites[0] (a).locations (inherited from mtls_locations)[0] is public, which needs"
+      " mtls_sites[0] (a).verify_client: optional"]),
+    # (c) an allow list for the whole site and the host's public location, inherited.
+    ({"mtls_verify_client": "optional", "mtls_locations": PUBLIC_STATUS}, {"allow": ["alice"]},
+     ["mtls_sites[0] (a) has an allow list for the whole site and public locations (inherited from mtls_locations)"]),
+    # ... which is refused just the same when the site writes it out in full.
+    ({}, {"allow": ["alice"], "verify_client": "optional", "locations": PUBLIC_STATUS},
+     ["mtls_sites[0] (a) has an allow list for the whole site and public locations;"]),
+    # An included site has no locations of ours and always verifies, whatever the host sets.
+    ({"mtls_verify_client": "optional", "mtls_locations": PUBLIC_STATUS}, {"mode": "include"}, []),
+    ({"mtls_listen_port": 70000}, {}, ["mtls_sites[0] (a).listen_port (inherited from mtls_listen_port) must be a port"]),
+])
+def test_each_site_is_checked_as_resolved_with_the_hosts_settings(host, site, expected):
+    found = _sites.errors([{"name": "a", "server_name": "a.internal", **site}], CLIENTS, host)
+    assert len(found) == len(expected) and all(fragment in message for fragment, message in zip(expected, found)), found
+    if not expected:  # and the server model gets the same merged site the check passed
+        resolved, = _sites.normalize({**HOST, **host, "mtls_sites": [{"name": "a", "server_name": "a.internal", **site}]})
+        assert resolved["verify_client"] == ("on" if site.get("mode") == "include" else host.get("mtls_verify_client", "on"))
+
+
 def test_two_sites_on_one_port_with_their_own_names_are_fine():
     assert _sites.errors([{"name": "grafana", "server_name": "grafana.internal", "default_server": True},
                           {"name": "kibana", "server_name": "kibana.internal", "listen_port": 8443, "default_server": True,
@@ -91,7 +119,7 @@ def test_two_sites_on_one_port_with_their_own_names_are_fine():
 def test_a_site_without_a_port_is_on_the_hosts_port():
     sites = [{"name": "grafana", "server_name": "grafana.internal", "default_server": True},
              {"name": "kibana", "server_name": "grafana.internal", "listen_port": 8443, "default_server": True}]
-    assert _sites.errors(sites, CLIENTS, default_port=8443) == [
+    assert _sites.errors(sites, CLIENTS, {"mtls_listen_port": 8443}) == [
         "mtls_sites[1] (kibana).server_name grafana.internal on port 8443 is mtls_sites[0]'s too: nginx would serve"
         " only one of them; give each site its own name or port",
         "mtls_sites[1] (kibana).default_server: mtls_sites[0] is port 8443's default server already; a port has one"]
