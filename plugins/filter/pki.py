@@ -10,7 +10,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mtls.nginx.plugins.module_utils import _contract, _files, _info, _layout, _ledger, _rollover
-from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _dn, _server_model, _trust, _x509
+from ansible_collections.mtls.nginx.plugins.module_utils import _crl, _deployment, _dn, _server_model, _trust, _x509
 from ansible_collections.mtls.nginx.plugins.module_utils._common import MtlsError, utcnow
 from ansible_collections.mtls.nginx.plugins.module_utils._inventory import name_error
 
@@ -164,9 +164,46 @@ def fleet_servers(hosts, hostvars, fallback):
     return _contract.fleet_servers(settings, {key: fallback.get(key) for key in _contract.FLEET_VARIABLES})
 
 
+def _control_node_file(path):
+    """A file the host is configured from, read on the control node."""
+    data = _files.read_bytes(path)
+    if data is None:
+        raise AnsibleFilterError(f"{path} does not exist: run the mtls.nginx.pki role first, with the same mtls_pki_dir,"
+                                 " or check the path the inventory gives")
+    return data
+
+
+def host_paths(role):
+    """Every path the server role uses on the host (see _deployment.host_paths)."""
+    return _deployment.host_paths(role)
+
+
+def server_deployment(model, paths, inputs):
+    """What the host gets: {directories, files, absent} (see _deployment)."""
+    return {"directories": _deployment.directories(paths, inputs["metrics_dir"]),
+            "files": _deployment.files(model, paths, inputs, _control_node_file),
+            "absent": _deployment.removals(paths, model, inputs["stream"]["wanted"], inputs["shutdown_timeout"],
+                                           inputs["disable_default_site"])}
+
+
+def server_crl_files(trust, paths, metrics):
+    """The CRL file (and the metrics file) alone, for playbooks/refresh_crl.yml."""
+    return _deployment.crl_files(paths, trust, _control_node_file, metrics)
+
+
+def server_bootstrap(host, paths, nginx_version, stream_wanted, stream_module):
+    return _deployment.bootstrap(host, paths, nginx_version, stream_wanted, stream_module)
+
+
+def server_pki_missing(trust, client_cas, certificate, private_key, sites):
+    return _deployment.pki_missing(trust, client_cas, certificate, private_key, sites, os.path.exists)
+
+
 class FilterModule:
     def filters(self):
         return {"pki_paths": pki_paths, "valid_certificates": valid_certificates, "fleet_servers": fleet_servers,
                 "client_cas": client_cas, "rollover_errors": rollover_errors,
                 "rollover_layout_errors": rollover_layout_errors, "node_exporter_textfile": node_exporter_textfile,
-                "server_model": server_model, "file_entries": file_entries}
+                "server_model": server_model, "file_entries": file_entries, "host_paths": host_paths,
+                "server_deployment": server_deployment, "server_crl_files": server_crl_files,
+                "server_bootstrap": server_bootstrap, "server_pki_missing": server_pki_missing}

@@ -10,7 +10,7 @@ own server certificate.
 """
 from __future__ import annotations
 
-from ansible_collections.mtls.nginx.plugins.module_utils import _dn, _inventory, _sites
+from ansible_collections.mtls.nginx.plugins.module_utils import _deployment, _dn, _inventory, _sites
 
 # Mozilla's server-side TLS recommendations (version 5.7).
 TLS_PROTOCOLS = {"intermediate": "TLSv1.2 TLSv1.3", "modern": "TLSv1.3"}
@@ -108,11 +108,11 @@ def build(settings, certificates):
     checked by the inventory contract; sites as _sites.normalize gives them. certificates: the valid
     certificates of every trusted client CA's ledger, [{serial, name, fingerprint_sha256, issuer}].
     """
-    tls_dir = settings["tls_dir"]
+    paths = _deployment.host_paths({"tls_dir": settings["tls_dir"], "www_dir": settings["www_dir"]})
     certificates = keyed(certificates)
     tls = {
-        "certificate": f"{tls_dir}/server.crt", "private_key": f"{tls_dir}/server.key",
-        "client_ca": f"{tls_dir}/ca.crt", "crl": f"{tls_dir}/crl.pem",
+        "certificate": paths["certificate"], "private_key": paths["private_key"],
+        "client_ca": paths["ca"], "crl": paths["crl"],
         # A client's chain below the trust anchor: 1 (one tier) or 2 (an issuing CA under a root).
         "verify_depth": max(settings["verify_depth"], settings.get("chain_depth", 1)), "protocols": TLS_PROTOCOLS[settings["tls_profile"]],
         "ciphers": TLS_CIPHERS, "curves": TLS_CURVES, "session_timeout": settings["session_timeout"],
@@ -125,5 +125,5 @@ def build(settings, certificates):
     return {"client_key": CLIENT_KEY,
             "issuers": [{"pattern": _dn.map_pattern(name), "id": id_} for name, id_ in issuers(certificates).items()],
             "tls": tls, "sites": sites, "websocket": any(site["websocket"] for site in sites),
-            "included": any(site["mode"] == "include" for site in sites), "identity_headers": f"{tls_dir}/identity-headers.conf",
+            "included": any(site["mode"] == "include" for site in sites), "identity_headers": paths["identity_headers"],
             "stream": stream, "certificates": names}

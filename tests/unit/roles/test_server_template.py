@@ -24,8 +24,6 @@ def render(template="mtls-nginx.conf.j2", server_valid_certificates=(ALICE,), se
     """The template as the role renders it: the host's variables through the server_model filter."""
     with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
         variables = yaml.safe_load(handle)
-    with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as handle:
-        role_vars = yaml.safe_load(handle)
     variables.update(overrides)
     settings = {"server_name": variables["mtls_server_name"], "listen_address": variables["mtls_listen_address"],
                 "listen_port": variables["mtls_listen_port"], "upstream": variables["mtls_upstream"],
@@ -34,15 +32,15 @@ def render(template="mtls-nginx.conf.j2", server_valid_certificates=(ALICE,), se
                 "tls_profile": variables["mtls_tls_profile"], "session_timeout": variables["mtls_ssl_session_timeout"],
                 "keepalive_timeout": variables["mtls_keepalive_timeout"], "stream_services": variables["mtls_stream_services"],
                 "nginx_version": "1.25.1" if server_http2_directive else "1.22.1",
-                "tls_dir": role_vars["server_tls_dir"], "www_dir": role_vars["server_www_dir"],
+                "tls_dir": "/etc/nginx/mtls", "www_dir": "/usr/share/nginx/mtls",
                 **({"sites": variables["mtls_sites"]} if variables["mtls_sites"] else {})}
     model = _server_model.build(with_sites(settings), list(server_valid_certificates))
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), undefined=jinja2.StrictUndefined,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True)
     # What Ansible's templating adds that the templates use.
     env.filters.update(b64encode=lambda text: base64.b64encode(str(text).encode()).decode(), to_json=json.dumps)
-    return env.get_template(template).render(ansible_managed="Ansible managed", server_model=model,
-                                             server_check_script="/check-site", server_included_log_path="/early.conf")
+    site = next((site for site in model["sites"] if site["mode"] == "include"), None)
+    return env.get_template(template).render(ansible_managed="Ansible managed", server_model=model, server_site=site)
 
 
 def directives(text):
@@ -254,12 +252,9 @@ def test_an_included_site_is_a_snippet_of_checks_its_teams_block_includes():
                        "locations": [], "verify_client": "on"})["sites"][0]
     sites = [{**site, "name": "legacy", "mode": "include", "server_name": "legacy.internal", "allow": ["alice"],
               "certificate": "", "private_key": ""}]
-    entries = [json.loads(line) for line in render("mtls-nginx-included.j2", mtls_sites=sites).splitlines() if line]
-    files = {entry["path"]: base64.b64decode(entry["content"]).decode() for entry in entries}
-    assert [entry.get("validate") for entry in entries] == [
-        "/check-site %s /early.conf", "/check-site %s /etc/nginx/mtls/sites/legacy.conf", None]
-    assert "log_format mtls_included " in files["/early.conf"]
-    snippet = directives(files["/etc/nginx/mtls/sites/legacy.conf"])
+    files = {name: render(f"mtls-nginx-{name}.j2", mtls_sites=sites) for name in ("snippet", "included-log", "identity")}
+    assert "log_format mtls_included " in files["included-log"] and files["included-log"].endswith("';\n")
+    snippet = directives(files["snippet"])
     # The checks come first: the run demands that the include stands above the block's own rewrite directives.
     assert [line for line in snippet if line.startswith(("if", "rewrite", "set", "break"))][:4] == [
         "if ($mtls_client_forged) {", "if ($mtls_client_unverified) {", "if ($mtls_client_unlisted) {",
@@ -271,4 +266,5 @@ def test_an_included_site_is_a_snippet_of_checks_its_teams_block_includes():
         assert expected in snippet, expected
     # The team's block has its own certificate and TLS policy: the snippet sets neither.
     assert not [line for line in snippet if line.startswith(("ssl_certificate ", "ssl_protocols", "ssl_ciphers", "listen"))]
-    assert "proxy_set_header X-SSL-Client-Name $mtls_client_name;" in directives(files["/etc/nginx/mtls/identity-headers.conf"])
+    assert "proxy_set_header X-SSL-Client-Name $mtls_client_name;" in directives(files["identity"])
+    assert files["identity"].endswith('proxy_set_header X-SSL-Client-Cert "";\n')
