@@ -56,8 +56,8 @@ def grace(inventory, scratch):
             "cert": cert}
 
 
-def test_the_proof_step_requests_as_a_user_whose_key_is_here(grace):
-    assert "a certificate gets 200, as alice" in grace["output"], grace["output"][-3000:]
+def test_the_proof_step_requests_as_a_user_whose_key_is_here(grace, inventory):
+    assert f"(item=https://localhost:{inventory['mtls_listen_port']}/ as alice)" in grace["output"], grace["output"][-3000:]
 
 
 def test_her_own_key_and_the_issued_certificate_get_200(grace):
