@@ -166,11 +166,10 @@ def fleet_servers(hosts, hostvars, fallback):
 
 def _control_node_file(path):
     """A file the host is configured from, read on the control node."""
-    data = _files.read_bytes(path)
-    if data is None:
-        raise AnsibleFilterError(f"{path} does not exist: run the mtls.nginx.pki role first, with the same mtls_pki_dir,"
-                                 " or check the path the inventory gives")
-    return data
+    try:
+        return _read(path)
+    except MtlsError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 def host_paths(role):
