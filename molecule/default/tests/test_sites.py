@@ -181,6 +181,26 @@ def public_site(host, port, team_ca):
     host.run_expect([0], "rm -rf %s %s", PUBLIC_CONF, PUBLIC_DIR)
 
 
+# The pids of the workers that accept connections (not the old ones a reload is shutting down).
+WORKERS = ("for f in /proc/[0-9]*/cmdline; do c=$(tr '\\0' ' ' < $f 2>/dev/null);"
+           " case \"$c\" in 'nginx: worker process ') echo ${f#/proc/};; esac; done")
+
+
+def reload(host):
+    """The team's rollout: nginx -t, nginx -s reload, and then wait (a readiness check) until every worker
+    that accepts connections is one the reload started: nginx -s only signals the master, and until it has
+    started new workers the old ones still answer with the previous configuration."""
+    old = set(host.check_output(WORKERS).split())
+    host.run_expect([0], "nginx -t -q && nginx -s reload")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        current = set(host.check_output(WORKERS).split())
+        if current and not current & old:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nginx still runs the workers {sorted(current & old)} 10 s after the reload")
+
+
 def legacy_block(host, port, echo, team_ca):
     """The team's own server block for legacy.test, which includes the snippet of the included site."""
     cert, key = team_certificate(host, team_ca[:2], "legacy.test")
@@ -196,7 +216,7 @@ def legacy_block(host, port, echo, team_ca):
     }}
 }}
 """)
-    host.run_expect([0], "nginx -t -q && nginx -s reload")  # the team's own rollout
+    reload(host)  # the team's own rollout
 
 
 def sites(echo, team_ca):
@@ -272,7 +292,7 @@ def team_blocks(host, blocks):
     team would (nginx -t, reload)."""
     for path, text in blocks.items():
         write(host, path, text)
-    host.run_expect([0], "nginx -t -q && nginx -s reload")
+    reload(host)
 
 
 def test_a_team_block_that_routes_around_the_snippet_is_refused_naming_file_and_line(converged, host, port, echo, team_ca):
@@ -291,11 +311,13 @@ def test_a_team_block_that_routes_around_the_snippet_is_refused_naming_file_and_
     include /etc/nginx/mtls/sites/legacy.conf;
     location / {{
         proxy_pass http://127.0.0.1:{echo};
+        proxy_http_version 1.1;
         proxy_set_header Host $host;
         set $mtls_client_name root-admin;
     }}
     location @fallback {{
         proxy_pass http://127.0.0.1:{echo};
+        proxy_http_version 1.1;
     }}
 }}
 """, extra_conf: f"""server {{
@@ -303,6 +325,7 @@ def test_a_team_block_that_routes_around_the_snippet_is_refused_naming_file_and_
     server_name legacy.test;
     location / {{
         proxy_pass http://127.0.0.1:{echo};
+        proxy_http_version 1.1;
     }}
 }}
 """})
