@@ -346,7 +346,7 @@ def test_a_team_block_that_routes_around_the_snippet_is_refused_naming_file_and_
                          " without TLS here",
                          f"{LEGACY_CONF}:7: 'rewrite' stands before 'include /etc/nginx/mtls/sites/legacy.conf;'",
                          f"{LEGACY_CONF}:8: 'error_page 403 = @fallback' sends 403 to a named location",
-                         f"{LEGACY_CONF}:13: $mtls_client_name is a variable of mtls.nginx",
+                         f"{LEGACY_CONF}:14: $mtls_client_name is a variable of mtls.nginx",
                          f"{extra_conf}:1: this server block answers to legacy.test without"):
             assert fragment in said, (fragment, said[-3000:])
         assert host.file(SITE_FILE).content_string == before
